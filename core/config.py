@@ -1,0 +1,468 @@
+"""Configuration: one schema, four sources, and where every value came from.
+
+Sources, in rising precedence:
+
+1. ``[tool.liveharness]`` in the nearest ``pyproject.toml`` (searching upwards
+   from the working directory);
+2. the nearest ``liveharness.toml`` (the same keys, at its top level);
+3. ``LIVEHARNESS_<KEY>`` environment variables; a driver option is
+   ``LIVEHARNESS_SERVERS__UVICORN__LOG_LEVEL`` (``__`` separates the levels);
+4. keyword arguments to :class:`~liveharness.Harness`.
+
+Driver option tables (``[tool.liveharness.servers.uvicorn]``) merge key by key
+across the sources and are checked against the selected driver's own schema when
+the driver is selected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, InvalidConfigValue, UnknownConfigKey
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised by the 3.10 tox environment
+    import tomli as tomllib
+
+__all__ = [
+    "CORE_OPTIONS",
+    "Config",
+    "Option",
+    "Source",
+    "load_config",
+]
+
+ENV_PREFIX = "LIVEHARNESS_"
+DRIVER_TABLES = {"servers": "server", "frontends": "frontend", "browsers": "browser"}
+# Variables liveharness sets for the processes it starts (``liveharness exec``);
+# they are outputs, not configuration, so reading them back is not an error.
+ENV_OUTPUTS = frozenset({"URL", "BACKEND_URL", "FRONTEND_URL", "CONFIG_FILE"})
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a configuration value came from.
+
+    :param kind: ``"default"``, ``"pyproject"``, ``"file"``, ``"env"`` or ``"argument"``.
+    :param where: the words an error message uses: a file and table, a variable, an argument.
+    """
+
+    kind: str
+    where: str
+
+    def __str__(self) -> str:
+        return self.where
+
+
+DEFAULT = Source("default", "the default")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: its type, default and documentation.
+
+    :param type: ``str``, ``int``, ``float``, ``bool`` or ``list`` (a list of strings).
+    :param nullable: ``None`` is accepted (``"none"`` or an empty string in the environment).
+    :param choices: the accepted values, if only some are.
+    :param minimum: the smallest accepted number.
+    :param maximum: the largest accepted number.
+    :param objects_from_arguments: a keyword argument may pass any object (``app=`` takes
+        the app itself), while files and the environment must give the declared type.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    nullable: bool = False
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    objects_from_arguments: bool = False
+
+    @property
+    def type_name(self) -> str:
+        name = {list: "list of strings", float: "number"}.get(self.type, self.type.__name__)
+        if self.choices is not None:
+            name = "one of " + ", ".join(repr(c) for c in self.choices)
+        return f"{name} or none" if self.nullable else name
+
+    def parse_text(self, text: str, *, key: str, source: Source) -> Any:
+        """Turn an environment variable's text into a value of this option's type."""
+        stripped = text.strip()
+        if self.nullable and stripped.lower() in ("", "none", "null"):
+            return None
+        try:
+            if self.type is bool:
+                if stripped.lower() in _TRUE:
+                    return True
+                if stripped.lower() in _FALSE:
+                    return False
+                raise ValueError
+            if self.type is int:
+                return int(stripped)
+            if self.type is float:
+                return float(stripped)
+            if self.type is list:
+                return [item.strip() for item in stripped.split(",") if item.strip()]
+        except ValueError:
+            accepted = "one of 1/0, true/false, yes/no, on/off" if self.type is bool else self.type_name
+            raise InvalidConfigValue(
+                f"{key} = {text!r} from {source} is not a valid {self.type_name}; expected {accepted}",
+                key=key,
+                value=text,
+                source=str(source),
+            ) from None
+        return text
+
+    def check(self, value: Any, *, key: str, source: Source) -> Any:
+        """Return ``value`` if it fits this option (an int is a fine float), else raise."""
+        if value is None and self.nullable:
+            return None
+        if self.objects_from_arguments and source.kind == "argument":
+            return value
+
+        def bad(reason: str) -> InvalidConfigValue:
+            return InvalidConfigValue(
+                f"{key} = {value!r} from {source} {reason}; expected {self.type_name}",
+                key=key,
+                value=value,
+                source=str(source),
+            )
+
+        if self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad(f"is a {type(value).__name__}")
+            value = float(value)
+            if math.isnan(value):
+                raise bad("is not a number")
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad(f"is a {type(value).__name__}")
+        elif self.type is list:
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise bad(f"is a {type(value).__name__}" if not isinstance(value, (list, tuple)) else "has an item that is not a string")
+            value = list(value)
+        elif not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+            raise bad(f"is a {type(value).__name__}")
+        if self.choices is not None and value not in self.choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise bad(f"is not accepted{hint}")
+        if self.minimum is not None and value < self.minimum:
+            raise bad(f"is below the minimum {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise bad(f"is above the maximum {self.maximum:g}")
+        return value
+
+
+CORE_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "app",
+        str,
+        None,
+        "The ASGI app: an import string 'package.module:attribute', a factory "
+        "'package.module:make_app()', or (as an argument) the app object. With none, "
+        "the bundled demo app is served.",
+        nullable=True,
+        objects_from_arguments=True,
+    ),
+    Option("server", str, "uvicorn", "The server driver that serves the app."),
+    Option(
+        "host",
+        str,
+        "127.0.0.1",
+        "The address the backend listens on. Loopback unless you need another interface.",
+    ),
+    Option("port", int, 0, "The backend port; 0 picks a free one.", minimum=0, maximum=65535),
+    Option(
+        "startup_timeout",
+        float,
+        30.0,
+        "Seconds each component may take to become ready before the start fails.",
+        minimum=0.001,
+    ),
+    Option(
+        "shutdown_timeout",
+        float,
+        10.0,
+        "Seconds each component may take to stop (in-flight requests included) before it is forced.",
+        minimum=0.001,
+    ),
+    Option("frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True),
+    Option("browser", str, None, "The browser driver; none starts no browser.", nullable=True),
+    Option(
+        "disable_plugins",
+        list,
+        [],
+        "Plugin names (entry-point names) not to load, e.g. ['server_uvicorn'].",
+    ),
+)
+_CORE = {option.name: option for option in CORE_OPTIONS}
+
+
+@dataclass
+class _Entry:
+    value: Any
+    source: Source
+    # Environment values arrive as text; driver options are parsed by the driver's schema.
+    from_text: bool = False
+
+
+@dataclass
+class Config:
+    """The effective configuration of one harness, with the source of every value.
+
+    Read values as attributes (``config.port``) or items (``config["port"]``);
+    :meth:`source_of` says where one came from.
+    """
+
+    _values: dict[str, _Entry] = field(default_factory=dict)
+    _drivers: dict[str, dict[str, dict[str, _Entry]]] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if key in DRIVER_TABLES:
+            return {
+                name: {k: e.value for k, e in table.items()}
+                for name, table in self._drivers.get(key, {}).items()
+            }
+        try:
+            return self._values[key].value
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"no configuration key {key!r}") from None
+
+    def source_of(self, key: str) -> Source:
+        """Where ``key`` (``"port"``, or ``"servers.uvicorn.log_level"``) got its value."""
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] in DRIVER_TABLES:
+            return self._drivers[parts[0]][parts[1]][parts[2]].source
+        return self._values[key].source
+
+    def items(self) -> Iterator[tuple[str, Any, Source]]:
+        """Every value as ``(dotted key, value, source)``, core keys first."""
+        for key, entry in self._values.items():
+            yield key, entry.value, entry.source
+        for table, drivers in self._drivers.items():
+            for name, options in drivers.items():
+                for key, entry in options.items():
+                    yield f"{table}.{name}.{key}", entry.value, entry.source
+
+    def driver_options(self, kind: str, name: str, schema: Iterable[Option]) -> dict[str, Any]:
+        """The options of driver ``name`` checked against its ``schema``, defaults filled in.
+
+        :raises UnknownConfigKey: a key the driver does not have.
+        :raises InvalidConfigValue: a value of the wrong type.
+        """
+        table = {v: k for k, v in DRIVER_TABLES.items()}[kind]
+        options = {option.name: option for option in schema}
+        given = self._drivers.get(table, {}).get(name, {})
+        result = {option.name: option.default for option in options.values()}
+        for key, entry in given.items():
+            dotted = f"{table}.{name}.{key}"
+            option = options.get(key)
+            if option is None:
+                raise _unknown_key(dotted, entry.source, [f"{table}.{name}.{k}" for k in options])
+            value = entry.value
+            if entry.from_text:
+                value = option.parse_text(value, key=dotted, source=entry.source)
+            result[key] = option.check(value, key=dotted, source=entry.source)
+        return result
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{key}={value!r}" for key, value, _ in self.items())
+        return f"Config({shown})"
+
+
+def _unknown_key(key: str, source: Source, known: Sequence[str]) -> UnknownConfigKey:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return UnknownConfigKey(
+        f"unknown configuration key {key!r} in {source}{hint}\n"
+        f"  known keys: {', '.join(sorted(known))}",
+        key=key,
+        source=str(source),
+    )
+
+
+def _known_keys() -> list[str]:
+    return [*_CORE, *DRIVER_TABLES]
+
+
+def find_upwards(name: str, start: Path) -> Path | None:
+    """The nearest file called ``name`` in ``start`` or one of its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse ``path``; a syntax error names the file, line and column."""
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", key="", source=str(path)) from None
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.values: dict[str, _Entry] = {
+            option.name: _Entry(option.default, DEFAULT) for option in CORE_OPTIONS
+        }
+        self.drivers: dict[str, dict[str, dict[str, _Entry]]] = {}
+
+    def set_core(self, key: str, value: Any, source: Source, *, from_text: bool = False) -> None:
+        option = _CORE[key]
+        if from_text:
+            value = option.parse_text(value, key=key, source=source)
+        self.values[key] = _Entry(option.check(value, key=key, source=source), source)
+
+    def set_driver(self, table: str, name: str, key: str, entry: _Entry) -> None:
+        self.drivers.setdefault(table, {}).setdefault(name, {})[key] = entry
+
+    def merge_table(self, data: Mapping[str, Any], describe: Any, kind: str) -> None:
+        """Merge a mapping of core keys and driver tables; ``describe(path)`` names a table."""
+        if not isinstance(data, Mapping):
+            raise InvalidConfigValue(
+                f"{describe(())} must be a table, not {type(data).__name__}",
+                key="",
+                value=data,
+                source=describe(()),
+            )
+        for key, value in data.items():
+            if key in DRIVER_TABLES:
+                self._merge_driver_table(key, value, describe, kind)
+            elif key in _CORE:
+                self.set_core(key, value, Source(kind, describe(())))
+            else:
+                raise _unknown_key(key, Source(kind, describe(())), _known_keys())
+
+    def _merge_driver_table(self, table: str, value: Any, describe: Any, kind: str) -> None:
+        source = describe((table,))
+        if not isinstance(value, Mapping):
+            raise InvalidConfigValue(
+                f"{table} = {value!r} in {source} must be a table of driver names to option tables",
+                key=table,
+                value=value,
+                source=source,
+            )
+        for name, options in value.items():
+            where = describe((table, name))
+            if not isinstance(options, Mapping):
+                raise InvalidConfigValue(
+                    f"{table}.{name} = {options!r} in {where} must be a table of options",
+                    key=f"{table}.{name}",
+                    value=options,
+                    source=where,
+                )
+            for key, option_value in options.items():
+                self.set_driver(table, name, key, _Entry(option_value, Source(kind, where)))
+
+    def merge_environment(self, environ: Mapping[str, str]) -> None:
+        for variable in sorted(environ):
+            if not variable.startswith(ENV_PREFIX):
+                continue
+            text = environ[variable]
+            rest = variable[len(ENV_PREFIX) :]
+            source = Source("env", f"environment variable {variable}")
+            parts = rest.lower().split("__")
+            if len(parts) == 3 and parts[0] in DRIVER_TABLES and all(parts):
+                self.set_driver(parts[0], parts[1], parts[2], _Entry(text, source, from_text=True))
+            elif len(parts) == 1 and parts[0] in _CORE:
+                self.set_core(parts[0], text, source, from_text=True)
+            elif rest in ENV_OUTPUTS:
+                continue
+            else:
+                known = [ENV_PREFIX + k.upper() for k in _CORE] + [
+                    f"{ENV_PREFIX}{table.upper()}__<NAME>__<OPTION>" for table in DRIVER_TABLES
+                ]
+                close = difflib.get_close_matches(variable, known, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise UnknownConfigKey(
+                    f"environment variable {variable} is not a liveharness setting{hint}\n"
+                    f"  known variables: {', '.join(known)}",
+                    key=variable,
+                    source=str(source),
+                )
+
+
+def load_config(
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the effective configuration from files, the environment and ``arguments``.
+
+    :param arguments: keyword arguments, as given to :class:`~liveharness.Harness`.
+    :param cwd: where to start looking for ``pyproject.toml`` and ``liveharness.toml``
+        (default: the working directory).
+    :param environ: the environment (default: ``os.environ``).
+    """
+    start = (cwd or Path.cwd()).resolve()
+    environ = os.environ if environ is None else environ
+    loader = _Loader()
+    files: list[Path] = []
+
+    pyproject = find_upwards("pyproject.toml", start)
+    if pyproject is not None:
+        section = read_toml(pyproject).get("tool", {}).get("liveharness")
+        if section is not None:
+            files.append(pyproject)
+            loader.merge_table(
+                section,
+                lambda path, p=pyproject: f"{p} [{'.'.join(('tool', 'liveharness', *path))}]",
+                "pyproject",
+            )
+
+    explicit = environ.get(ENV_PREFIX + "CONFIG_FILE")
+    own = Path(explicit) if explicit else find_upwards("liveharness.toml", start)
+    if own is not None:
+        if not own.is_file():
+            raise ConfigError(
+                f"{own} named by environment variable {ENV_PREFIX}CONFIG_FILE does not exist",
+                key="CONFIG_FILE",
+                value=str(own),
+                source=f"environment variable {ENV_PREFIX}CONFIG_FILE",
+            )
+        files.append(own)
+        loader.merge_table(
+            read_toml(own),
+            lambda path, p=own: f"{p}" + (f" [{'.'.join(path)}]" if path else ""),
+            "file",
+        )
+
+    loader.merge_environment(environ)
+
+    for key, value in (arguments or {}).items():
+        source = Source("argument", f"argument {key}=")
+        if key in DRIVER_TABLES:
+            loader._merge_driver_table(key, value, lambda path: f"argument {path[0]}=", "argument")
+        elif key in _CORE:
+            loader.set_core(key, value, source)
+        else:
+            raise _unknown_key(key, source, _known_keys())
+
+    return Config(loader.values, loader.drivers, tuple(files))

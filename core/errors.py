@@ -1,0 +1,243 @@
+"""Every error liveharness raises.
+
+The hierarchy, by what a caller would do about it::
+
+    LiveHarnessError
+    ├── UsageError                  the caller asked for something wrong; printed without a traceback
+    │   ├── ConfigError             a configuration value: names key, value, source, accepted values
+    │   │   ├── UnknownConfigKey
+    │   │   └── InvalidConfigValue
+    │   ├── UnknownDriver           no driver of that kind has that name; lists the names and the closest
+    │   ├── DriverUnavailable       the driver's library is not installed; says which extra to install
+    │   ├── AppSpecError            an app specification that is not "module:attribute" (also an AppLoadError)
+    │   └── InvalidTransition       a lifecycle call in a state that does not allow it
+    ├── PluginError                 a plugin misbehaved; carries the plugin's name
+    │   └── DuplicateDriver         two plugins registered the same driver name
+    └── LifecycleError              carries phase, component, cause and the tail of the component's output
+        ├── StartupError            starting failed; everything started was undone first
+        │   ├── BackendStartError
+        │   │   ├── PortInUseError
+        │   │   └── AppLoadError    the app could not be loaded
+        │   │       ├── AppImportError     the module (or something it imports) failed to import
+        │   │       ├── AppAttributeError  the module has no such attribute
+        │   │       └── AppFactoryError    the factory raised
+        │   └── StartupTimeout      a component did not become ready within ``startup_timeout``
+        └── ShutdownError           stopping failed; every other stop step still ran
+            └── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AppAttributeError",
+    "AppFactoryError",
+    "AppImportError",
+    "AppLoadError",
+    "AppSpecError",
+    "BackendStartError",
+    "ConfigError",
+    "DriverUnavailable",
+    "DuplicateDriver",
+    "InvalidConfigValue",
+    "InvalidTransition",
+    "LifecycleError",
+    "LiveHarnessError",
+    "PluginError",
+    "PortInUseError",
+    "ShutdownError",
+    "ShutdownTimeout",
+    "StartupError",
+    "StartupTimeout",
+    "UnknownConfigKey",
+    "UnknownDriver",
+    "UsageError",
+]
+
+
+class LiveHarnessError(Exception):
+    """Base class of every error liveharness raises."""
+
+
+# --- usage -----------------------------------------------------------------------------
+
+
+class UsageError(LiveHarnessError):
+    """The caller asked for something that cannot work; the message says what to change."""
+
+
+class ConfigError(UsageError):
+    """A configuration value is wrong.
+
+    :param key: the dotted key, e.g. ``servers.uvicorn.log_level``.
+    :param value: the offending value (``None`` when the key is the problem).
+    :param source: where the value came from, in words.
+    """
+
+    def __init__(self, message: str, *, key: str, value: object = None, source: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.value = value
+        self.source = source
+
+
+class UnknownConfigKey(ConfigError):
+    """A configuration source names a key the schema does not have."""
+
+
+class InvalidConfigValue(ConfigError):
+    """A configuration value has the wrong type or is not one of the accepted values."""
+
+
+class UnknownDriver(UsageError):
+    """No driver of the requested kind is registered under the requested name."""
+
+    def __init__(self, message: str, *, kind: str, name: str, available: Sequence[str]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.available = tuple(available)
+
+
+class DriverUnavailable(UsageError):
+    """The selected driver is registered but the library it needs is not installed."""
+
+    def __init__(self, message: str, *, kind: str, name: str, missing: Sequence[str], extra: str | None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.missing = tuple(missing)
+        self.extra = extra
+
+
+class InvalidTransition(UsageError, RuntimeError):
+    """A lifecycle step was asked for in a state that does not allow it."""
+
+    def __init__(self, message: str, *, current: object, requested: object) -> None:
+        super().__init__(message)
+        self.current = current
+        self.requested = requested
+
+
+# --- plugins ---------------------------------------------------------------------------
+
+
+class PluginError(LiveHarnessError):
+    """A plugin misbehaved.
+
+    :param plugin: the name the plugin is registered under.
+    """
+
+    def __init__(self, message: str, *, plugin: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class DuplicateDriver(PluginError):
+    """Two plugins registered a driver of the same kind under the same name."""
+
+
+# --- lifecycle -------------------------------------------------------------------------
+
+
+class LifecycleError(LiveHarnessError):
+    """A step of the lifecycle failed.
+
+    :param phase: the lifecycle state that was being entered or left (``"BACKEND_UP"``, ...).
+    :param component: what failed: ``"backend"``, ``"app"``, ``"frontend"``, ``"browser"``
+        or ``"plugin <name>"``.
+    :param output_tail: the last lines the component wrote, oldest first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        phase: str,
+        component: str,
+        output_tail: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.phase = phase
+        self.component = component
+        self.output_tail = tuple(output_tail)
+
+    def __str__(self) -> str:
+        text = f"{self.message}\n  phase: {self.phase}\n  component: {self.component}"
+        cause = self.__cause__
+        if cause is not None:
+            text += f"\n  cause: {type(cause).__name__}: {cause}"
+        if self.output_tail:
+            text += "\n  output (last lines):\n" + "\n".join(f"    | {line}" for line in self.output_tail)
+        return text
+
+
+class StartupError(LifecycleError):
+    """Starting failed; whatever had been started was stopped before this was raised."""
+
+
+class BackendStartError(StartupError):
+    """The backend server did not start."""
+
+
+class PortInUseError(BackendStartError):
+    """The configured host and port could not be bound; no app code ran."""
+
+
+class AppLoadError(BackendStartError):
+    """The ASGI app could not be loaded from its specification."""
+
+    def __init__(self, message: str, *, spec: object, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "BACKEND_UP")
+        kwargs.setdefault("component", "app")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.spec = spec
+
+
+class AppSpecError(AppLoadError, UsageError):
+    """The app specification is not of the form ``"module:attribute"`` or ``"module:factory()"``."""
+
+
+class AppImportError(AppLoadError):
+    """The app's module, or something it imports, could not be imported."""
+
+
+class AppAttributeError(AppLoadError):
+    """The app's module has no attribute of that name."""
+
+
+class AppFactoryError(AppLoadError):
+    """The app factory raised an exception."""
+
+
+class StartupTimeout(StartupError):
+    """A component did not report readiness within ``startup_timeout`` seconds."""
+
+
+class ShutdownError(LifecycleError):
+    """Stopping failed; every other step of stopping still ran.
+
+    Raised by a component for its own failure, and by the harness to report all the
+    failures of one ``stop()`` together.
+
+    :param failures: the errors of the individual steps, in the order the steps ran.
+    """
+
+    def __init__(self, message: str, *, failures: Sequence[BaseException] = (), **kwargs: object) -> None:
+        kwargs.setdefault("phase", "STOPPING")
+        kwargs.setdefault("component", "harness")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.failures = tuple(failures)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        for number, failure in enumerate(self.failures, 1):
+            detail = str(failure).replace("\n", "\n      ")
+            text += f"\n  failure {number}: {type(failure).__name__}: {detail}"
+        return text
+
+
+class ShutdownTimeout(ShutdownError):
+    """A component did not stop within ``shutdown_timeout`` seconds and was forced to."""

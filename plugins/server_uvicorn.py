@@ -1,0 +1,377 @@
+"""The ``uvicorn`` server driver: uvicorn on the harness's socket, ready and stopped by events.
+
+uvicorn as commonly embedded costs 100-200 ms per stop: ``Server.main_loop`` wakes
+every 0.1 s to notice ``should_exit`` and ``Server.shutdown`` sleeps a fixed 0.1 s
+before polling its connections every 0.1 s. :class:`HarnessServer` replaces those
+three with events, keeps everything else uvicorn does, and never installs signal
+handlers. The uvicorn internals relied on are guarded by
+``tests/plugins/test_server_uvicorn.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import logging
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from liveharness import BackendStartError, Option, ServerDriver, ShutdownError, ShutdownTimeout, hookimpl
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from liveharness import DriverRegistry
+
+__all__ = ["UvicornDriver"]
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+# Set inside the server's task, so the log handler keeps only this server's records
+# when several harnesses share one process (and so one "uvicorn" logger).
+_current_driver: contextvars.ContextVar[UvicornDriver | None] = contextvars.ContextVar(
+    "liveharness_uvicorn_driver", default=None
+)
+
+
+@hookimpl
+def liveharness_register_drivers(registry: DriverRegistry) -> None:
+    registry.add_server(
+        "uvicorn",
+        UvicornDriver,
+        requires=("uvicorn",),
+        description="uvicorn, in the harness's event loop, ready and stopped by events",
+    )
+
+
+class _CaptureHandler(logging.Handler):
+    """Copies uvicorn's log records made inside a driver's task into that driver's output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        driver = _current_driver.get()
+        if driver is None:
+            return
+        try:
+            text = f"{record.levelname}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        except Exception:  # a broken log call must not break the server
+            text = f"{record.levelname}: {record.msg!r}"
+        driver.output.append(text)
+
+
+_handler = _CaptureHandler()
+_handler_users = 0
+
+
+@contextlib.contextmanager
+def _capturing_uvicorn_logs() -> Iterator[None]:
+    global _handler_users
+    logger = logging.getLogger("uvicorn")
+    if _handler_users == 0:
+        logger.addHandler(_handler)
+    _handler_users += 1
+    try:
+        yield
+    finally:
+        _handler_users -= 1
+        if _handler_users == 0:
+            logger.removeHandler(_handler)
+
+
+class _WatchedSet(set):  # type: ignore[type-arg]
+    """A set that tells waiters when it becomes empty.
+
+    uvicorn's protocols add themselves to ``ServerState.connections`` and their tasks
+    to ``ServerState.tasks``, and remove them when done; watching the sets replaces
+    uvicorn's 0.1 s polling of them during shutdown.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def add(self, item: Any) -> None:
+        super().add(item)
+        self._empty.clear()
+
+    def discard(self, item: Any) -> None:
+        super().discard(item)
+        if not self:
+            self._empty.set()
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        if not self:
+            self._empty.set()
+
+    async def wait_empty(self) -> None:
+        await self._empty.wait()
+
+
+@functools.lru_cache(maxsize=None)
+def _server_classes() -> tuple[type[uvicorn.Config], type[uvicorn.Server]]:
+    import uvicorn
+
+    class QuietConfig(uvicorn.Config):
+        def configure_logging(self) -> None:
+            # uvicorn's version rewires the global "uvicorn.access" logger (handlers,
+            # propagation) for every Config made; the harness leaves logging as the
+            # test suite configured it, and turns access logs off per server instead.
+            logging.addLevelName(5, "TRACE")
+            if self.log_level is not None:
+                level = self.log_level
+                if isinstance(level, str):
+                    level = logging.getLevelName(level.upper())
+                for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+                    logging.getLogger(name).setLevel(level)
+
+    class HarnessServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.ready = asyncio.Event()
+            self._exit_requested = asyncio.Event()
+            self.server_state.connections = _WatchedSet()
+            self.server_state.tasks = _WatchedSet()
+
+        def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+            # Never install signal handlers: Ctrl-C belongs to the test runner.
+            return contextlib.nullcontext()
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                self.ready.set()
+
+        def request_exit(self) -> None:
+            self.should_exit = True
+            self._exit_requested.set()
+
+        async def main_loop(self) -> None:
+            # uvicorn ticks every 0.1 s to notice should_exit; wait for the exit event
+            # instead, waking once a second only to refresh the Date header.
+            counter = 0
+            while not await self.on_tick(counter):
+                counter += 10
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._exit_requested.wait(), 1.0)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            connections: _WatchedSet = self.server_state.connections  # type: ignore[assignment]
+            tasks: _WatchedSet = self.server_state.tasks  # type: ignore[assignment]
+            for connection in list(connections):
+                # Idle keep-alive connections close now; busy ones once their response is sent.
+                connection.shutdown()
+
+            async def drained() -> None:
+                await connections.wait_empty()
+                await tasks.wait_empty()
+                for server in self.servers:
+                    await server.wait_closed()
+
+            try:
+                await asyncio.wait_for(drained(), self.config.timeout_graceful_shutdown)
+            except asyncio.TimeoutError:
+                self.drain_timed_out = True
+                for task in list(tasks):
+                    task.cancel(msg="liveharness: shutdown_timeout exceeded")
+                for connection in list(connections):
+                    transport = getattr(connection, "transport", None)
+                    if transport is not None:
+                        transport.abort()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+    return QuietConfig, HarnessServer
+
+
+class UvicornDriver(ServerDriver):
+    """uvicorn, in the harness's event loop, ready and stopped by events."""
+
+    options = (
+        Option(
+            "log_level",
+            str,
+            None,
+            "Level of uvicorn's loggers; none leaves them as the test suite configured them.",
+            nullable=True,
+            choices=LOG_LEVELS,
+        ),
+        Option("access_log", bool, False, "Log every request to the 'uvicorn.access' logger."),
+        Option(
+            "lifespan",
+            str,
+            "auto",
+            "ASGI lifespan: 'auto' serves apps without lifespan support, 'on' requires it.",
+            choices=("auto", "on", "off"),
+        ),
+        Option("http", str, "auto", "HTTP protocol implementation.", choices=("auto", "h11", "httptools")),
+        Option(
+            "ws",
+            str,
+            "auto",
+            "WebSocket protocol implementation.",
+            choices=("auto", "none", "websockets", "websockets-sansio", "wsproto"),
+        ),
+        Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
+        Option("proxy_headers", bool, False, "Trust X-Forwarded-* headers from the client."),
+        Option("timeout_keep_alive", float, 5.0, "Seconds an idle keep-alive connection stays open.", minimum=0),
+        Option("server_header", bool, True, "Send a 'server: uvicorn' header."),
+        Option("date_header", bool, True, "Send a 'date' header."),
+    )
+
+    def __init__(self, launch: Any) -> None:
+        super().__init__(launch)
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._capture: contextlib.ExitStack | None = None
+
+    async def start(self) -> None:
+        config_class, server_class = _server_classes()
+        opts = self.launch.options
+        config = config_class(
+            self.launch.app,
+            log_config=None,
+            log_level=opts["log_level"],
+            access_log=opts["access_log"],
+            lifespan=opts["lifespan"],
+            http=opts["http"],
+            ws=opts["ws"],
+            root_path=opts["root_path"],
+            proxy_headers=opts["proxy_headers"],
+            timeout_keep_alive=int(opts["timeout_keep_alive"]),
+            server_header=opts["server_header"],
+            date_header=opts["date_header"],
+            timeout_graceful_shutdown=int(max(self.launch.shutdown_timeout, 1)),
+        )
+        config.load()
+        if not opts["access_log"]:
+            config.http_protocol_class = _without_access_log(config.http_protocol_class)
+        server = server_class(config)
+        # uvicorn passes timeout_graceful_shutdown through int(); keep the precise value.
+        server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout  # type: ignore[assignment]
+        server.drain_timed_out = False
+        self._server = server
+        self._capture = contextlib.ExitStack()
+        self._capture.enter_context(_capturing_uvicorn_logs())
+        self._task = asyncio.create_task(self._serve(server), name=f"liveharness uvicorn {self.launch.url}")
+        ready = asyncio.create_task(server.ready.wait())
+        try:
+            await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if server.ready.is_set():
+            return
+        # The server task ended before startup completed: say why, from what uvicorn logged.
+        exc = self._task.exception()
+        reason = self._startup_reason()
+        if exc is not None:
+            raise BackendStartError(
+                f"uvicorn failed to start: {type(exc).__name__}: {exc}" + (f" ({reason})" if reason else ""),
+                phase="BACKEND_UP",
+                component="backend",
+                output_tail=self.output.tail(),
+            ) from exc
+        raise BackendStartError(
+            f"uvicorn failed to start: {reason or 'the server exited during startup'}",
+            phase="BACKEND_UP",
+            component="backend",
+            output_tail=self.output.tail(),
+        )
+
+    def _startup_reason(self) -> str:
+        lines = [line for line in self.output.tail(200) if line.startswith(("ERROR", "CRITICAL"))]
+        lifespan = getattr(self._server, "lifespan", None)
+        # The app's own failure message comes before uvicorn's generic "startup failed".
+        specific = [line for line in lines if "Application startup failed" not in line]
+        chosen = specific[-1] if specific else (lines[-1] if lines else "")
+        if not chosen and lifespan is not None and getattr(lifespan, "startup_failed", False):
+            chosen = "the app reported lifespan.startup.failed"
+        return chosen.split("\n", 1)[0].removeprefix("ERROR: ").strip()
+
+    async def _serve(self, server: Any) -> None:
+        _current_driver.set(self)
+        try:
+            await server.serve(sockets=[self.launch.sock])
+        except SystemExit as exc:
+            # uvicorn exits the process with code 3 when startup fails; inside a test
+            # process that becomes an exception carrying the reason it logged.
+            raise BackendStartError(
+                f"uvicorn exited with code {exc.code} during startup",
+                phase="BACKEND_UP",
+                component="backend",
+                output_tail=self.output.tail(),
+            ) from None
+
+    async def stop(self) -> None:
+        task, server = self._task, self._server
+        try:
+            if task is None:
+                return
+            if not task.done():
+                server.request_exit()
+                # uvicorn bounds the drain by shutdown_timeout; the lifespan shutdown
+                # gets the same again before the task is cancelled.
+                done, _ = await asyncio.wait({task}, timeout=2 * self.launch.shutdown_timeout)
+                if not done:
+                    server.force_exit = True
+                    task.cancel()
+                    await asyncio.wait({task})
+                    raise ShutdownTimeout(
+                        f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
+                        phase="STOPPING",
+                        component="backend",
+                        output_tail=self.output.tail(),
+                    )
+            if task.cancelled():
+                return
+            exc = task.exception()
+            if exc is not None and server.ready.is_set():
+                raise ShutdownError(
+                    f"uvicorn failed while serving or stopping: {type(exc).__name__}: {exc}",
+                    phase="STOPPING",
+                    component="backend",
+                    output_tail=self.output.tail(),
+                ) from exc
+            lifespan = getattr(server, "lifespan", None)
+            if lifespan is not None and getattr(lifespan, "shutdown_failed", False):
+                raise ShutdownError(
+                    "the app reported lifespan.shutdown.failed",
+                    phase="STOPPING",
+                    component="backend",
+                    output_tail=self.output.tail(),
+                )
+            if server.drain_timed_out:
+                raise ShutdownTimeout(
+                    f"requests still running after shutdown_timeout = {self.launch.shutdown_timeout:g} s "
+                    "were cancelled",
+                    phase="STOPPING",
+                    component="backend",
+                    output_tail=self.output.tail(),
+                )
+        finally:
+            self.launch.sock.close()
+            if self._capture is not None:
+                self._capture.close()
+                self._capture = None
+
+
+@functools.lru_cache(maxsize=None)
+def _without_access_log(protocol_class: type[Any]) -> type[Any]:
+    # uvicorn decides per connection from "uvicorn.access".hasHandlers(), so with any root
+    # handler every request would be logged there; switch it off for this server only.
+    class NoAccessLog(protocol_class):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.access_log = False
+
+    NoAccessLog.__name__ = NoAccessLog.__qualname__ = f"NoAccessLog{protocol_class.__name__}"
+    return NoAccessLog
