@@ -316,7 +316,13 @@ class UvicornDriver(ServerDriver):
         try:
             if task is None:
                 return
-            if not task.done():
+            if not task.done() and not server.ready.is_set():
+                # Stopped while starting (a startup timeout, Ctrl-C): there is nothing to
+                # drain, so cancel the startup and the app's lifespan task with it.
+                task.cancel()
+                await asyncio.wait({task})
+                await _cancel_lifespan(server)
+            elif not task.done():
                 server.request_exit()
                 # uvicorn bounds the drain by shutdown_timeout; the lifespan shutdown
                 # gets the same again before the task is cancelled.
@@ -362,6 +368,23 @@ class UvicornDriver(ServerDriver):
             if self._capture is not None:
                 self._capture.close()
                 self._capture = None
+
+
+@functools.lru_cache(maxsize=None)
+async def _cancel_lifespan(server: Any) -> None:
+    # uvicorn keeps no reference to the task running the app's lifespan; find it by the
+    # lifespan object its coroutine belongs to.
+    lifespan = getattr(server, "lifespan", None)
+    if lifespan is None:
+        return
+    mine = []
+    for task in asyncio.all_tasks():
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if frame is not None and frame.f_locals.get("self") is lifespan and not task.done():
+            task.cancel()
+            mine.append(task)
+    if mine:
+        await asyncio.wait(mine)
 
 
 @functools.lru_cache(maxsize=None)

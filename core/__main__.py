@@ -1,0 +1,7 @@
+"""``python -m liveharness``: the ``liveharness`` command."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())
