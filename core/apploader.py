@@ -29,13 +29,17 @@ def load_app_spec(spec: str, *, source: str = "") -> Any:
     where = f" (from {source})" if source else ""
     match = SPEC_PATTERN.match(spec.strip()) if isinstance(spec, str) else None
     if match is None:
-        raise AppSpecError(f"app {spec!r}{where} is not an app specification; expected {EXPECTED}", spec=spec)
+        raise AppSpecError(
+            f"app {spec!r}{where} is not an app specification; expected {EXPECTED}", spec=spec
+        )
     module_name, attr_path, call = match["module"], match["attr"], match["call"]
 
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+        if exc.name is not None and (
+            module_name == exc.name or module_name.startswith(exc.name + ".")
+        ):
             raise AppImportError(
                 f"app {spec!r}{where}: no module named {exc.name!r} "
                 "(is the project's folder on sys.path, and the package installed?)",
@@ -80,6 +84,7 @@ def load_app_spec(spec: str, *, source: str = "") -> Any:
             ) from exc
         if target is None:
             raise AppFactoryError(
-                f"app {spec!r}{where}: the factory {attr_path}() returned None instead of an app", spec=spec
+                f"app {spec!r}{where}: the factory {attr_path}() returned None instead of an app",
+                spec=spec,
             )
     return target

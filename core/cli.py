@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command on ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except KeyboardInterrupt:
+        # Ctrl-C before anything was started (while configuration and plugins load).
+        return 128 + signal.SIGINT
     return result
 
 

@@ -117,7 +117,9 @@ class Option:
             if self.type is list:
                 return [item.strip() for item in stripped.split(",") if item.strip()]
         except ValueError:
-            accepted = "one of 1/0, true/false, yes/no, on/off" if self.type is bool else self.type_name
+            accepted = (
+                "one of 1/0, true/false, yes/no, on/off" if self.type is bool else self.type_name
+            )
             raise InvalidConfigValue(
                 f"{key} = {text!r} from {source} is not a valid {self.type_name}; expected {accepted}",
                 key=key,
@@ -152,9 +154,15 @@ class Option:
                 raise bad(f"is a {type(value).__name__}")
         elif self.type is list:
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise bad(f"is a {type(value).__name__}" if not isinstance(value, (list, tuple)) else "has an item that is not a string")
+                raise bad(
+                    f"is a {type(value).__name__}"
+                    if not isinstance(value, (list, tuple))
+                    else "has an item that is not a string"
+                )
             value = list(value)
-        elif not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+        elif not isinstance(value, self.type) or (
+            self.type is not bool and isinstance(value, bool)
+        ):
             raise bad(f"is a {type(value).__name__}")
         if self.choices is not None and value not in self.choices:
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
@@ -200,7 +208,9 @@ CORE_OPTIONS: tuple[Option, ...] = (
         "Seconds each component may take to stop (in-flight requests included) before it is forced.",
         minimum=0.001,
     ),
-    Option("frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True),
+    Option(
+        "frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True
+    ),
     Option("browser", str, None, "The browser driver; none starts no browser.", nullable=True),
     Option(
         "disable_plugins",
@@ -321,7 +331,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     """Parse ``path``; a syntax error names the file, line and column."""
     try:
         with path.open("rb") as stream:
-            return tomllib.load(stream)
+            data: dict[str, Any] = tomllib.load(stream)
+            return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", key="", source=str(path)) from None
 

@@ -103,7 +103,9 @@ class UnknownDriver(UsageError):
 class DriverUnavailable(UsageError):
     """The selected driver is registered but the library it needs is not installed."""
 
-    def __init__(self, message: str, *, kind: str, name: str, missing: Sequence[str], extra: str | None) -> None:
+    def __init__(
+        self, message: str, *, kind: str, name: str, missing: Sequence[str], extra: str | None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.name = name
@@ -170,7 +172,9 @@ class LifecycleError(LiveHarnessError):
         if cause is not None:
             text += f"\n  cause: {type(cause).__name__}: {cause}"
         if self.output_tail:
-            text += "\n  output (last lines):\n" + "\n".join(f"    | {line}" for line in self.output_tail)
+            text += "\n  output (last lines):\n" + "\n".join(
+                f"    | {line}" for line in self.output_tail
+            )
         return text
 
 
@@ -225,7 +229,9 @@ class ShutdownError(LifecycleError):
     :param failures: the errors of the individual steps, in the order the steps ran.
     """
 
-    def __init__(self, message: str, *, failures: Sequence[BaseException] = (), **kwargs: object) -> None:
+    def __init__(
+        self, message: str, *, failures: Sequence[BaseException] = (), **kwargs: object
+    ) -> None:
         kwargs.setdefault("phase", "STOPPING")
         kwargs.setdefault("component", "harness")
         super().__init__(message, **kwargs)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from .errors import (
 from .lifecycle import State, Timeline, check_transition
 from .loopthread import LoopThread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
-from .registry import DriverInfo, DriverRegistry
+from .registry import DriverInfo, DriverKind, DriverRegistry
 from .sockets import bind_listening_socket, url_host
 
 __all__ = ["Harness"]
@@ -85,11 +85,14 @@ class Harness:
         self._server_options = config.driver_options(
             "server", config.server, getattr(self._server_info.driver_class, "options", ())
         )
+        kind: DriverKind
         for kind in ("frontend", "browser"):
             name = config[kind]
             if name is not None:
-                self.registry.get(kind, name, source=str(config.source_of(kind)))  # type: ignore[arg-type]
-                raise UsageError(f"{kind} drivers are not supported by this version of liveharness yet")
+                self.registry.get(kind, name, source=str(config.source_of(kind)))
+                raise UsageError(
+                    f"{kind} drivers are not supported by this version of liveharness yet"
+                )
 
         self.timeline = Timeline()
         self._state = State.INIT
@@ -115,7 +118,9 @@ class Harness:
     def backend_url(self) -> str:
         """The backend's base URL, e.g. ``"http://127.0.0.1:8123"``; known once the port is bound."""
         if self._backend_url is None:
-            raise UsageError(f"{self.name} has no backend URL yet: it is {self._state.name}; call start() first")
+            raise UsageError(
+                f"{self.name} has no backend URL yet: it is {self._state.name}; call start() first"
+            )
         return self._backend_url
 
     @property
@@ -144,10 +149,16 @@ class Harness:
         old, self._state = self._state, new
         entry = self.timeline.record(new)
         try:
-            self.plugin_manager.hook.liveharness_state_changed(harness=self, old=old, new=new, at=entry.at)
+            self.plugin_manager.hook.liveharness_state_changed(
+                harness=self, old=old, new=new, at=entry.at
+            )
         except Exception as exc:
             plugin = plugin_of_traceback(self.plugin_manager, "liveharness_state_changed", exc)
-            error_class = ShutdownError if new in (State.STOPPING, State.STOPPED, State.FAILED) else StartupError
+            error_class = (
+                ShutdownError
+                if new in (State.STOPPING, State.STOPPED, State.FAILED)
+                else StartupError
+            )
             raise error_class(
                 f"plugin {plugin!r} raised in liveharness_state_changed({old.name} -> {new.name}): "
                 f"{type(exc).__name__}: {exc}",

@@ -93,8 +93,10 @@ class Timeline:
 
     def durations(self) -> list[tuple[State, float]]:
         """Seconds spent reaching each state from the one before it, in order."""
-        return [(b.state, b.at - a.at) for a, b in zip(self._entries, self._entries[1:])]
+        return [(b.state, b.at - a.at) for a, b in zip(self._entries, self._entries[1:], strict=False)]
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{state.name}+{seconds * 1000:.2f}ms" for state, seconds in self.durations())
+        parts = ", ".join(
+            f"{state.name}+{seconds * 1000:.2f}ms" for state, seconds in self.durations()
+        )
         return f"<Timeline INIT, {parts}>" if parts else "<Timeline INIT>"

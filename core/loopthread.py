@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -63,9 +64,7 @@ class LoopThread:
     def close(self) -> None:
         """Stop the loop, cancel what is left on it, and join the thread."""
         if self._thread.is_alive():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
                 self.loop.call_soon_threadsafe(self.loop.stop)
-            except RuntimeError:  # the loop is already closed
-                pass
             if self._thread is not threading.current_thread():
                 self._thread.join()

@@ -75,24 +75,36 @@ def build_plugin_manager(
                 plugin=entry_point.name,
             ) from exc
         if not manager.is_registered(plugin):
-            manager.register(plugin, name=entry_point.name)
+            _register(manager, plugin, entry_point.name)
     for plugin in plugins:
         name = _plugin_name(plugin)
         if manager.is_blocked(name) or manager.is_registered(plugin):
             continue
-        manager.register(plugin, name=name)
+        _register(manager, plugin, name)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}", plugin=exc.plugin_name) from None
+        name = manager.get_name(exc.plugin) or _plugin_name(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {exc}", plugin=name) from None
     return manager
+
+
+def _register(manager: pluggy.PluginManager, plugin: object, name: str) -> None:
+    try:
+        manager.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {name!r}: {exc}", plugin=name) from None
+    except ValueError as exc:  # the name is taken by another plugin
+        raise PluginError(f"plugin {name!r} cannot be registered: {exc}", plugin=name) from None
 
 
 def register_drivers(manager: pluggy.PluginManager, registry: DriverRegistry) -> None:
     """Call every ``liveharness_register_drivers`` implementation, telling the registry whose it is."""
     # Called one by one rather than through the hook caller, so that a duplicate name
     # can be reported with the names of both plugins.
-    for impl in reversed(manager.hook.liveharness_register_drivers.get_hookimpls()):
+    # In registration order (entry points first, then plugins passed in code), so the
+    # later registration of a name is the one reported as the duplicate.
+    for impl in manager.hook.liveharness_register_drivers.get_hookimpls():
         registry._registering_for(impl.plugin_name)
         try:
             impl.function(**{name: registry for name in impl.argnames})

@@ -19,7 +19,14 @@ import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from liveharness import BackendStartError, Option, ServerDriver, ShutdownError, ShutdownTimeout, hookimpl
+from liveharness import (
+    BackendStartError,
+    Option,
+    ServerDriver,
+    ShutdownError,
+    ShutdownTimeout,
+    hookimpl,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -113,8 +120,8 @@ class _WatchedSet(set):  # type: ignore[type-arg]
         await self._empty.wait()
 
 
-@functools.lru_cache(maxsize=None)
-def _server_classes() -> tuple[type[uvicorn.Config], type[uvicorn.Server]]:
+@functools.cache
+def _server_classes() -> tuple[type[Any], type[Any]]:
     import uvicorn
 
     class QuietConfig(uvicorn.Config):
@@ -138,9 +145,10 @@ def _server_classes() -> tuple[type[uvicorn.Config], type[uvicorn.Server]]:
             self.server_state.connections = _WatchedSet()
             self.server_state.tasks = _WatchedSet()
 
-        def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
             # Never install signal handlers: Ctrl-C belongs to the test runner.
-            return contextlib.nullcontext()
+            yield
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
@@ -213,7 +221,13 @@ class UvicornDriver(ServerDriver):
             "ASGI lifespan: 'auto' serves apps without lifespan support, 'on' requires it.",
             choices=("auto", "on", "off"),
         ),
-        Option("http", str, "auto", "HTTP protocol implementation.", choices=("auto", "h11", "httptools")),
+        Option(
+            "http",
+            str,
+            "auto",
+            "HTTP protocol implementation.",
+            choices=("auto", "h11", "httptools"),
+        ),
         Option(
             "ws",
             str,
@@ -223,7 +237,13 @@ class UvicornDriver(ServerDriver):
         ),
         Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
         Option("proxy_headers", bool, False, "Trust X-Forwarded-* headers from the client."),
-        Option("timeout_keep_alive", float, 5.0, "Seconds an idle keep-alive connection stays open.", minimum=0),
+        Option(
+            "timeout_keep_alive",
+            float,
+            5.0,
+            "Seconds an idle keep-alive connection stays open.",
+            minimum=0,
+        ),
         Option("server_header", bool, True, "Send a 'server: uvicorn' header."),
         Option("date_header", bool, True, "Send a 'date' header."),
     )
@@ -257,12 +277,14 @@ class UvicornDriver(ServerDriver):
             config.http_protocol_class = _without_access_log(config.http_protocol_class)
         server = server_class(config)
         # uvicorn passes timeout_graceful_shutdown through int(); keep the precise value.
-        server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout  # type: ignore[assignment]
+        server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout
         server.drain_timed_out = False
         self._server = server
         self._capture = contextlib.ExitStack()
         self._capture.enter_context(_capturing_uvicorn_logs())
-        self._task = asyncio.create_task(self._serve(server), name=f"liveharness uvicorn {self.launch.url}")
+        self._task = asyncio.create_task(
+            self._serve(server), name=f"liveharness uvicorn {self.launch.url}"
+        )
         ready = asyncio.create_task(server.ready.wait())
         try:
             await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
@@ -275,7 +297,8 @@ class UvicornDriver(ServerDriver):
         reason = self._startup_reason()
         if exc is not None:
             raise BackendStartError(
-                f"uvicorn failed to start: {type(exc).__name__}: {exc}" + (f" ({reason})" if reason else ""),
+                f"uvicorn failed to start: {type(exc).__name__}: {exc}"
+                + (f" ({reason})" if reason else ""),
                 phase="BACKEND_UP",
                 component="backend",
                 output_tail=self.output.tail(),
@@ -370,7 +393,7 @@ class UvicornDriver(ServerDriver):
                 self._capture = None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 async def _cancel_lifespan(server: Any) -> None:
     # uvicorn keeps no reference to the task running the app's lifespan; find it by the
     # lifespan object its coroutine belongs to.
@@ -387,11 +410,11 @@ async def _cancel_lifespan(server: Any) -> None:
         await asyncio.wait(mine)
 
 
-@functools.lru_cache(maxsize=None)
-def _without_access_log(protocol_class: type[Any]) -> type[Any]:
+@functools.cache
+def _without_access_log(protocol_class: Any) -> type[Any]:
     # uvicorn decides per connection from "uvicorn.access".hasHandlers(), so with any root
     # handler every request would be logged there; switch it off for this server only.
-    class NoAccessLog(protocol_class):  # type: ignore[misc,valid-type]
+    class NoAccessLog(protocol_class):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.access_log = False

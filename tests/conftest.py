@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import socket
@@ -27,7 +28,13 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     assert scope["type"] == "http"
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"hello"})
 
 
@@ -44,10 +51,9 @@ def port_refuses(url: str) -> bool:
 def _open_fds() -> dict[str, str]:
     fds = {}
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        # The listing's own descriptor is closed before it can be read.
+        with contextlib.suppress(OSError):
             fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:  # closed between listing and reading (the listing's own fd)
-            pass
     return fds
 
 

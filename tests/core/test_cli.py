@@ -12,14 +12,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import port_refuses
 
 import liveharness
+from conftest import port_refuses
 from liveharness import Harness
 from liveharness.demo import HELLO, DemoApp
 
@@ -91,17 +91,19 @@ class Command:
         return f"exit code {code}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
+Spawn = Callable[[list[str]], Command]
+
+
 @pytest.fixture
-def command(tmp_path: Path) -> Iterator[type[Command]]:
-    """Start ``Command``s; whatever is still running at the end of the test is killed."""
+def command(tmp_path: Path) -> Iterator[Spawn]:
+    """Start a ``Command`` in ``tmp_path``; whatever still runs at the end of the test is killed."""
     started: list[Command] = []
 
-    class Tracked(Command):
-        def __init__(self, argv: list[str], cwd: Path = tmp_path) -> None:
-            super().__init__(argv, cwd)
-            started.append(self)
+    def spawn(argv: list[str]) -> Command:
+        started.append(Command(argv, tmp_path))
+        return started[-1]
 
-    yield Tracked
+    yield spawn
     for cmd in started:
         cmd.kill()
 
@@ -117,7 +119,7 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("argv", [PYTHON_MODULE, CONSOLE_SCRIPT], ids=["python-m", "script"])
-def test_run_serves_the_demo_app_until_ctrl_c(command: type[Command], argv: list[str]) -> None:
+def test_run_serves_the_demo_app_until_ctrl_c(command: Spawn, argv: list[str]) -> None:
     cmd = command([*argv, "run", "--port", "0"])
     url = cmd.wait_for(READY_LINE)[1]
     assert "bundled demo app liveharness.demo:app" in cmd.stdout
@@ -140,7 +142,7 @@ def test_run_serves_the_demo_app_until_ctrl_c(command: type[Command], argv: list
     assert port_refuses(url)
 
 
-def test_run_stops_cleanly_on_sigterm(command: type[Command]) -> None:
+def test_run_stops_cleanly_on_sigterm(command: Spawn) -> None:
     cmd = command([*PYTHON_MODULE, "run", "--port", "0"])
     url = cmd.wait_for(READY_LINE)[1]
     cmd.process.send_signal(signal.SIGTERM)
@@ -150,7 +152,7 @@ def test_run_stops_cleanly_on_sigterm(command: type[Command]) -> None:
     assert port_refuses(url)
 
 
-def test_run_serves_the_project_app_from_pyproject(command: type[Command], tmp_path: Path) -> None:
+def test_run_serves_the_project_app_from_pyproject(command: Spawn, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.liveharness]\napp = "myapp:app"\n')
     (tmp_path / "myapp.py").write_text(
         "async def app(scope, receive, send):\n"
@@ -169,7 +171,24 @@ def test_run_serves_the_project_app_from_pyproject(command: type[Command], tmp_p
     assert cmd.finish()[0] == 130
 
 
-def test_run_options_override_the_configuration(command: type[Command], tmp_path: Path) -> None:
+def test_ctrl_c_while_starting_stops_what_had_started(command: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "slowapp.py").write_text(
+        "import asyncio\n"
+        "async def app(scope, receive, send):\n"
+        "    await receive()\n"
+        "    print('slowapp: starting', flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+    )
+    cmd = command([*PYTHON_MODULE, "run", "--app", "slowapp:app", "--port", "0"])
+    cmd.wait_for(re.compile("slowapp: starting"))
+    cmd.process.send_signal(signal.SIGINT)
+    code, out, err = cmd.finish()
+    assert code == 130, out + err
+    assert "liveharness: interrupted while starting; stopped" in out
+    assert "ready at" not in out
+
+
+def test_run_options_override_the_configuration(command: Spawn, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.liveharness]\napp = "nosuchmodule:app"\n')
     cmd = command([*PYTHON_MODULE, "run", "--app", "liveharness.demo:app", "--port", "0"])
     url = cmd.wait_for(READY_LINE)[1]

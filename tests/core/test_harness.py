@@ -74,7 +74,10 @@ def test_stop_is_idempotent_and_legal_before_start() -> None:
 
 
 def test_starting_twice_is_a_clear_error() -> None:
-    with Harness(app=hello_app) as h, pytest.raises(InvalidTransition, match="already started .*READY"):
+    with (
+        Harness(app=hello_app) as h,
+        pytest.raises(InvalidTransition, match="already started .*READY"),
+    ):
         h.start()
 
 
@@ -143,7 +146,9 @@ def test_no_app_configured(isolated_config: Any) -> None:
 async def failing_lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await receive()
-        await send({"type": "lifespan.startup.failed", "message": "database unreachable at db:5432"})
+        await send(
+            {"type": "lifespan.startup.failed", "message": "database unreachable at db:5432"}
+        )
         return
     raise AssertionError("served a request after a failed startup")
 
@@ -293,7 +298,9 @@ class Recorder:
         self.events: list[tuple[State, State]] = []
 
     @hookimpl
-    def liveharness_state_changed(self, harness: Harness, old: State, new: State, at: float) -> None:
+    def liveharness_state_changed(
+        self, harness: Harness, old: State, new: State, at: float
+    ) -> None:
         assert harness.state is new
         self.events.append((old, new))
 
@@ -361,7 +368,9 @@ async def hanging_startup_app(scope: dict[str, Any], receive: Any, send: Any) ->
 
 def test_startup_timeout_names_the_component_and_cleans_up() -> None:
     h = Harness(app=hanging_startup_app, startup_timeout=0.2)
-    with pytest.raises(StartupTimeout, match=r"within startup_timeout = 0.2 s \(from argument") as info:
+    with pytest.raises(
+        StartupTimeout, match=r"within startup_timeout = 0.2 s \(from argument"
+    ) as info:
         h.start()
     assert info.value.component == "backend"
     assert h.state is State.FAILED
