@@ -38,6 +38,7 @@ __all__ = [
     "Option",
     "Source",
     "load_config",
+    "reference_markdown",
 ]
 
 ENV_PREFIX = "LIVEHARNESS_"
@@ -181,8 +182,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
         str,
         None,
         "The ASGI app: an import string 'package.module:attribute', a factory "
-        "'package.module:make_app()', or (as an argument) the app object. With none, "
-        "the bundled demo app is served.",
+        "'package.module:make_app()', or (as an argument) the app object. Required by "
+        "Harness; `liveharness run` serves its bundled demo app when there is none.",
         nullable=True,
         objects_from_arguments=True,
     ),
@@ -301,6 +302,24 @@ class Config:
     def __repr__(self) -> str:
         shown = ", ".join(f"{key}={value!r}" for key, value, _ in self.items())
         return f"Config({shown})"
+
+
+def reference_markdown(
+    options: Iterable[Option] = CORE_OPTIONS, *, env_prefix: str = ENV_PREFIX
+) -> str:
+    """The options as a Markdown table, for the configuration reference.
+
+    :param env_prefix: the environment variable prefix; a driver's options use
+        ``"LIVEHARNESS_SERVERS__UVICORN__"`` and the like.
+    """
+    rows = ["| key | type | default | environment variable | meaning |", "|---|---|---|---|---|"]
+    for option in options:
+        default = "none" if option.default is None else f"`{option.default!r}`"
+        rows.append(
+            f"| `{option.name}` | {option.type_name} | {default} | "
+            f"`{env_prefix}{option.name.upper()}` | {option.help} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def _unknown_key(key: str, source: Source, known: Sequence[str]) -> UnknownConfigKey:

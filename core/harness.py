@@ -209,8 +209,13 @@ class Harness:
         if self._start_task is not None and self._start_task is not asyncio.current_task():
             # Stopping while starting: cancel the start, which undoes what it began.
             self._stop_requested = True
-            self._start_task.cancel()
-            await asyncio.wait({self._start_task})
+            start_task = self._start_task
+            start_task.cancel()
+            await asyncio.wait({start_task})
+            if not start_task.cancelled():
+                # Its error belongs to whoever awaits the start (who may have stopped
+                # waiting); mark it retrieved so asyncio does not log it at exit.
+                start_task.exception()
             return
         self._stop_task = asyncio.current_task()
         try:
