@@ -5,6 +5,7 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
+from .browsers import BrowserDriver, BrowserLaunch, BrowserSession, Owner
 from .config import Config, Option, Source
 from .drivers import OutputTail, ServerDriver, ServerLaunch
 from .errors import (
@@ -14,6 +15,10 @@ from .errors import (
     AppLoadError,
     AppSpecError,
     BackendStartError,
+    BrowserConnectError,
+    BrowserCrashed,
+    BrowserNotFound,
+    BrowserStartError,
     ConfigError,
     DriverUnavailable,
     DuplicateDriver,
@@ -30,11 +35,13 @@ from .errors import (
     UnknownConfigKey,
     UnknownDriver,
     UsageError,
+    WaitTimeout,
 )
 from .harness import Harness
 from .hookspecs import hookimpl, hookspec
 from .lifecycle import State, Timeline, TimelineEntry
 from .registry import DriverInfo, DriverRegistry
+from .waits import expect, wait_for_text, wait_for_value
 
 __version__ = "0.1.0"
 
@@ -45,6 +52,13 @@ __all__ = [
     "AppLoadError",
     "AppSpecError",
     "BackendStartError",
+    "BrowserConnectError",
+    "BrowserCrashed",
+    "BrowserDriver",
+    "BrowserLaunch",
+    "BrowserNotFound",
+    "BrowserSession",
+    "BrowserStartError",
     "Config",
     "ConfigError",
     "DriverInfo",
@@ -58,6 +72,7 @@ __all__ = [
     "LiveHarnessError",
     "Option",
     "OutputTail",
+    "Owner",
     "PluginError",
     "PortInUseError",
     "ServerDriver",
@@ -73,7 +88,11 @@ __all__ = [
     "UnknownConfigKey",
     "UnknownDriver",
     "UsageError",
+    "WaitTimeout",
     "__version__",
+    "expect",
     "hookimpl",
     "hookspec",
+    "wait_for_text",
+    "wait_for_value",
 ]

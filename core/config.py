@@ -94,7 +94,21 @@ CORE_OPTIONS: tuple[Option, ...] = (
     Option(
         "frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True
     ),
-    Option("browser", str, None, "The browser driver; none starts no browser.", nullable=True),
+    Option(
+        "browser",
+        str,
+        None,
+        "The browser driver `harness.browser()` uses: 'playwright' or 'selenium'; none "
+        "configures none (`harness.browser(driver=...)` still picks one per call).",
+        nullable=True,
+    ),
+    Option(
+        "headed",
+        bool,
+        False,
+        "Show browser windows instead of running browsers headless (the default); "
+        "LIVEHARNESS_HEADED=1 turns it on for one run.",
+    ),
     Option(
         "disable_plugins",
         list,

@@ -10,20 +10,26 @@ The hierarchy, by what a caller would do about it::
     │   ├── UnknownDriver           no driver of that kind has that name; lists the names and the closest
     │   ├── DriverUnavailable       the driver's library is not installed; says which extra to install
     │   ├── AppSpecError            an app specification that is not "module:attribute" (also an AppLoadError)
-    │   └── InvalidTransition       a lifecycle call in a state that does not allow it
+    │   ├── InvalidTransition       a lifecycle call in a state that does not allow it
+    │   └── BrowserNotFound         no usable browser or WebDriver executable; says where it looked and how to install one
     ├── PluginError                 a plugin misbehaved; carries the plugin's name
     │   └── DuplicateDriver         two plugins registered the same driver name
-    └── LifecycleError              carries phase, component, cause and the tail of the component's output
-        ├── StartupError            starting failed; everything started was undone first
-        │   ├── BackendStartError
-        │   │   ├── PortInUseError
-        │   │   └── AppLoadError    the app could not be loaded
-        │   │       ├── AppImportError     the module (or something it imports) failed to import
-        │   │       ├── AppAttributeError  the module has no such attribute
-        │   │       └── AppFactoryError    the factory raised
-        │   └── StartupTimeout      a component did not become ready within ``startup_timeout``
-        └── ShutdownError           stopping failed; every other stop step still ran
-            └── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
+    ├── LifecycleError              carries phase, component, cause and the tail of the component's output
+    │   ├── StartupError            starting failed; everything started was undone first
+    │   │   ├── BackendStartError
+    │   │   │   ├── PortInUseError
+    │   │   │   └── AppLoadError    the app could not be loaded
+    │   │   │       ├── AppImportError     the module (or something it imports) failed to import
+    │   │   │       ├── AppAttributeError  the module has no such attribute
+    │   │   │       └── AppFactoryError    the factory raised
+    │   │   └── StartupTimeout      a component did not become ready within ``startup_timeout``
+    │   ├── BrowserStartError       a browser did not launch, connect or open the page; the harness stays READY
+    │   │   └── BrowserConnectError a remote browser endpoint refused, or did not answer within ``connect_timeout``
+    │   └── ShutdownError           stopping failed; every other stop step still ran
+    │       ├── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
+    │       └── BrowserCrashed      a browser died while a test used it; found when its pages were closed
+    └── WaitTimeout                 a wait helper's condition did not hold in time: what was awaited, what
+                                    was last seen (also an AssertionError, so runners report a failed check)
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ __all__ = [
     "AppLoadError",
     "AppSpecError",
     "BackendStartError",
+    "BrowserConnectError",
+    "BrowserCrashed",
+    "BrowserNotFound",
+    "BrowserStartError",
     "ConfigError",
     "DriverUnavailable",
     "DuplicateDriver",
@@ -53,6 +63,7 @@ __all__ = [
     "UnknownConfigKey",
     "UnknownDriver",
     "UsageError",
+    "WaitTimeout",
 ]
 
 
@@ -120,6 +131,23 @@ class InvalidTransition(UsageError, RuntimeError):
         super().__init__(message)
         self.current = current
         self.requested = requested
+
+
+class BrowserNotFound(UsageError):
+    """No usable browser, or no WebDriver executable for it, was found on this machine.
+
+    :param browser: the browser (or driver executable) that was looked for.
+    :param searched: each place looked in, with what was found there.
+    :param install: how to install one.
+    """
+
+    def __init__(
+        self, message: str, *, browser: str, searched: Sequence[str] = (), install: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.browser = browser
+        self.searched = tuple(searched)
+        self.install = install
 
 
 # --- plugins ---------------------------------------------------------------------------
@@ -220,6 +248,23 @@ class StartupTimeout(StartupError):
     """A component did not report readiness within ``startup_timeout`` seconds."""
 
 
+class BrowserStartError(LifecycleError):
+    """A browser could not be launched or connected to, or could not open the page.
+
+    Raised by ``harness.browser()``; the harness itself stays READY.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
+        kwargs.setdefault("component", "browser")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class BrowserConnectError(BrowserStartError):
+    """A remote browser endpoint (a Playwright server, a CDP port, a WebDriver URL)
+    refused the connection or did not answer within ``connect_timeout``."""
+
+
 class ShutdownError(LifecycleError):
     """Stopping failed; every other step of stopping still ran.
 
@@ -247,3 +292,34 @@ class ShutdownError(LifecycleError):
 
 class ShutdownTimeout(ShutdownError):
     """A component did not stop within ``shutdown_timeout`` seconds and was forced to."""
+
+
+class BrowserCrashed(ShutdownError):
+    """A browser died (crashed, or its process was killed) while a test was using it.
+
+    Found when the harness closed its pages; everything else was still stopped.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("component", "browser")
+        super().__init__(message, **kwargs)
+
+
+# --- waiting -----------------------------------------------------------------------------
+
+
+class WaitTimeout(LiveHarnessError, AssertionError):
+    """A wait helper's condition did not hold within its timeout.
+
+    Also an :class:`AssertionError`, so a test runner reports it as a failed check.
+
+    :param awaited: what was waited for, in words.
+    :param last_seen: the last value the condition returned (or the exception it raised).
+    :param timeout: the seconds waited.
+    """
+
+    def __init__(self, message: str, *, awaited: str, last_seen: object, timeout: float) -> None:
+        super().__init__(message)
+        self.awaited = awaited
+        self.last_seen = last_seen
+        self.timeout = timeout

@@ -13,6 +13,7 @@ from typing import Any
 import pluggy
 
 from .apploader import load_app_spec
+from .browsers import BrowserSession, HarnessBrowsers
 from .config import Config, load_config
 from .drivers import ServerDriver, ServerLaunch
 from .errors import (
@@ -26,7 +27,7 @@ from .errors import (
     UsageError,
 )
 from .lifecycle import State, Timeline, check_transition
-from .loopthread import LoopThread
+from .loopthread import CallerThread, LoopThread, run_in_thread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
 from .registry import DriverInfo, DriverKind, DriverRegistry
 from .sockets import bind_listening_socket, url_host
@@ -86,13 +87,15 @@ class Harness:
             "server", config.server, getattr(self._server_info.driver_class, "options", ())
         )
         kind: DriverKind
-        for kind in ("frontend", "browser"):
+        for kind in ("frontend",):
             name = config[kind]
             if name is not None:
                 self.registry.get(kind, name, source=str(config.source_of(kind)))
                 raise UsageError(
                     f"{kind} drivers are not supported by this version of liveharness yet"
                 )
+        self._browsers = HarnessBrowsers(self)
+        self._caller: CallerThread | None = None
 
         self.timeline = Timeline()
         self._state = State.INIT
@@ -283,9 +286,14 @@ class Harness:
                 raise UsageError(
                     f"{self.name} runs in this thread's event loop; use 'await harness.astop()' here"
                 )
+            # Browsers that belong to this thread are closed on it, at the loop's request.
+            caller = self._caller = CallerThread(loop)
             try:
-                asyncio.run_coroutine_threadsafe(self.astop(), loop).result()
+                future = asyncio.run_coroutine_threadsafe(self.astop(), loop)
+                caller.serve(future)
+                future.result()
             finally:
+                self._caller = None
                 self._close_loop_thread()
 
     def __enter__(self) -> Harness:
@@ -298,6 +306,98 @@ class Harness:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # ------------------------------------------------------------------ browsers
+
+    def browser(self, **overrides: Any) -> Any:
+        """A browser at :attr:`url`: the configured driver's own object, on this thread.
+
+        A Playwright ``Page`` (sync API) in a fresh browser context, or a Selenium
+        ``WebDriver``. Several may be open at once; all are closed when the harness stops,
+        before its frontend and backend.
+
+        :param overrides: ``driver="selenium"`` picks another driver for this call,
+            ``headed=True`` shows the window, and any option of the driver
+            (``locale="de-DE"``, ``args=[...]``, ...) overrides its configuration.
+        :raises UsageError: the harness is not READY, no driver is configured, or this
+            thread runs the harness's event loop (use :meth:`abrowser` there).
+        :raises BrowserNotFound: no browser or WebDriver executable was found.
+        :raises BrowserStartError: the browser did not launch, connect or load the page.
+        """
+        self._require_ready("browser")
+        if self._loop is not None and asyncio._get_running_loop() is self._loop:
+            raise UsageError(
+                f"{self.name} serves its app in this thread's event loop, which a blocking "
+                "browser call would stop from answering: use 'await harness.abrowser()' here"
+            )
+        driver, launch = self._browsers.launch(overrides, "browser")
+        session = driver.open(launch)
+        try:
+            self._browsers.opened(session)
+        except BaseException:
+            self._browsers.close_here(session, stopping=True)
+            raise
+        return session.native
+
+    async def abrowser(self, **overrides: Any) -> Any:
+        """As :meth:`browser`, in the running event loop: an async Playwright ``Page``,
+        or a Selenium ``WebDriver`` opened in a worker thread so the loop keeps serving."""
+        self._require_ready("abrowser")
+        driver, launch = self._browsers.launch(overrides, "abrowser")
+        session = await driver.aopen(launch)
+        try:
+            self._browsers.opened(session)
+        except BaseException:
+            await self._aclose_session(session, stopping=True)
+            raise
+        return session.native
+
+    def close_browser(self, native: Any) -> None:
+        """Close one browser :meth:`browser` returned, before the harness stops.
+
+        For per-test pages on a longer-lived harness. Must run where the browser belongs.
+        """
+        session = self._browsers.find(native)
+        if session.is_async:
+            raise UsageError(
+                "this browser came from abrowser(): use 'await harness.aclose_browser()'"
+            )
+        if session.owner.thread not in (None, threading.current_thread()):
+            raise UsageError(
+                f"this browser belongs to {session.owner}; close it there (Playwright's sync "
+                "objects work only on the thread that made them)"
+            )
+        self._browsers.close_here(session, stopping=False)
+
+    async def aclose_browser(self, native: Any) -> None:
+        """Close one browser :meth:`abrowser` returned, before the harness stops."""
+        await self._aclose_session(self._browsers.find(native), stopping=False)
+
+    @property
+    def browser_sessions(self) -> tuple[BrowserSession, ...]:
+        """The open browsers, oldest first, with their drivers and owners (for plugins)."""
+        return self._browsers.sessions
+
+    def _require_ready(self, call: str) -> None:
+        if self._state is not State.READY:
+            hint = (
+                "start it first"
+                if self._state is State.INIT
+                else "a stopped harness does not start again; create a new Harness"
+                if self._state in (State.STOPPED, State.FAILED)
+                else "wait until start() returns"
+            )
+            raise UsageError(
+                f"{self.name} is {self._state.name}: {call}() needs a READY harness; {hint}"
+            )
+
+    async def _aclose_session(self, session: BrowserSession, *, stopping: bool) -> None:
+        if session.is_async:
+            if session.owner.loop is not asyncio.get_running_loop():
+                raise UsageError(f"this browser belongs to {session.owner}; close it there")
+            await self._browsers.aclose_here(session, stopping=stopping)
+        else:
+            await run_in_thread(lambda: self._browsers.close_here(session, stopping=stopping))
 
     # ------------------------------------------------------------------ internals
 
@@ -413,6 +513,8 @@ class Harness:
             self._enter(State.STOPPING)
         except ShutdownError as exc:
             failures.append(exc)
+        # Browsers first, so no late request or event reaches a dying frontend or backend.
+        failures.extend(await self._browsers.aclose_all(self._caller))
         failures.extend(await self._run_undo())
         try:
             self._enter(final)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .browsers import BrowserSession
     from .config import Config
     from .harness import Harness
     from .lifecycle import State
@@ -92,4 +93,44 @@ def liveharness_state_changed(harness: Harness, old: State, new: State, at: floa
     An exception raised while starting fails the start (the error names the
     plugin); one raised while stopping is reported with the other stop failures
     after every stop step has run.
+    """
+
+
+# -------------------------------------------------------------------------
+# Browser notification hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def liveharness_browser_opened(harness: Harness, session: BrowserSession) -> None:
+    """A browser was opened at ``harness.url`` and is about to be handed to the test.
+
+    Called in the harness's READY state by ``harness.browser()`` (on the calling
+    thread) or ``await harness.abrowser()`` (in the calling event loop), after the
+    browser loaded the page.
+
+    :param harness: the harness.
+    :param session: the new :class:`~liveharness.BrowserSession`; ``session.native`` is the
+        driver's object (a Playwright ``Page``, a Selenium ``WebDriver``).
+        ``session.request_trace(path)`` records a trace from now on (Playwright).
+
+    An exception closes the browser again and is raised from ``browser()`` as a
+    :class:`~liveharness.PluginError` naming the plugin.
+    """
+
+
+@hookspec
+def liveharness_browser_closing(harness: Harness, session: BrowserSession) -> None:
+    """A browser is about to be closed.
+
+    Called after ``READY -> STOPPING`` and before the frontend and backend stop, once
+    per open browser, newest first, in the world the browser belongs to; and when
+    the test closes one with ``harness.close_browser()``. The browser still shows
+    what the test left: ``session.request_screenshot(path)`` saves a PNG of it, and a
+    trace asked for with ``session.request_trace(path)`` is saved, before it closes.
+
+    :param harness: the harness.
+    :param session: the :class:`~liveharness.BrowserSession` being closed.
+
+    An exception is reported with the other stop failures; the browser is still closed.
     """

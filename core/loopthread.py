@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import queue
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread"]
+__all__ = ["CallerThread", "LoopThread", "run_in_thread"]
 
 T = TypeVar("T")
 
@@ -68,3 +69,96 @@ class LoopThread:
                 self.loop.call_soon_threadsafe(self.loop.stop)
             if self._thread is not threading.current_thread():
                 self._thread.join()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class CallerThread:
+    """Lets coroutines on a harness's loop run blocking calls on the thread waiting in ``stop()``.
+
+    Some browser objects work only on the thread that made them (Playwright's sync API
+    is bound to its thread by greenlets), while the harness stops in its loop thread;
+    the loop hands their closing to the thread that asked for the stop, which is
+    blocked anyway. That thread runs what it is sent until the stop is done: it waits
+    on a queue, it does not poll.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.thread = threading.current_thread()
+        # The loop (if any) running in this thread while it waits: work for it cannot run.
+        self.blocked_loop = asyncio._get_running_loop()
+        self._loop = loop
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._open = True
+
+    async def call(self, function: Callable[[], T]) -> T:
+        """Run ``function()`` on the waiting thread and return its result (or raise its error)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if not self._open:
+                raise RuntimeError(f"{self.thread.name} stopped waiting for the harness to stop")
+            self._work.put((function, future))
+        return await future
+
+    def serve(self, done: concurrent.futures.Future[Any]) -> None:
+        """Run the calls sent here until ``done`` completes."""
+        done.add_done_callback(lambda _: self._work.put(None))
+        try:
+            while (item := self._work.get()) is not None:
+                function, future = item
+                try:
+                    result = function()
+                except Exception as exc:
+                    self._loop.call_soon_threadsafe(_settle, future, None, exc)
+                else:
+                    self._loop.call_soon_threadsafe(_settle, future, result, None)
+        finally:
+            # Interrupted (Ctrl-C): fail what is still queued, so no coroutine waits forever.
+            with self._lock:
+                self._open = False
+            while True:
+                try:
+                    item = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    error = RuntimeError(f"{self.thread.name} was interrupted while stopping")
+                    with contextlib.suppress(RuntimeError):  # the loop is closed
+                        self._loop.call_soon_threadsafe(_settle, item[1], None, error)
+
+
+async def run_in_thread(function: Callable[[], T], *, name: str = "liveharness-worker") -> T:
+    """Run a blocking ``function()`` in a thread of its own, awaited without blocking the loop.
+
+    A thread per call rather than the loop's default executor: the executor's threads
+    outlive the call (and, in a test's loop, the test), this thread is joined.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = function()
+        except BaseException as exc:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    result = await future
+    # The thread settled the future as its last act; joining it takes microseconds.
+    thread.join()
+    return result

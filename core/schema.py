@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,8 @@ DEFAULT = Source("default", "the default")
 class Option:
     """One configuration key: its type, default and documentation.
 
-    :param type: ``str``, ``int``, ``float``, ``bool`` or ``list`` (a list of strings).
+    :param type: ``str``, ``int``, ``float``, ``bool``, ``list`` (a list of strings) or
+        ``dict`` (a table; in the environment, a JSON object).
     :param nullable: ``None`` is accepted (``"none"`` or an empty string in the environment).
     :param choices: the accepted values, if only some are.
     :param minimum: the smallest accepted number.
@@ -61,7 +63,9 @@ class Option:
 
     @property
     def type_name(self) -> str:
-        name = {list: "list of strings", float: "number"}.get(self.type, self.type.__name__)
+        name = {list: "list of strings", float: "number", dict: "table"}.get(
+            self.type, self.type.__name__
+        )
         if self.choices is not None:
             name = "one of " + ", ".join(repr(c) for c in self.choices)
         return f"{name} or none" if self.nullable else name
@@ -84,10 +88,16 @@ class Option:
                 return float(stripped)
             if self.type is list:
                 return [item.strip() for item in stripped.split(",") if item.strip()]
+            if self.type is dict:
+                table = json.loads(stripped)
+                if not isinstance(table, dict):
+                    raise ValueError
+                return table
         except ValueError:
-            accepted = (
-                "one of 1/0, true/false, yes/no, on/off" if self.type is bool else self.type_name
-            )
+            accepted = {
+                bool: "one of 1/0, true/false, yes/no, on/off",
+                dict: 'a JSON object, e.g. {"key": "value"}',
+            }.get(self.type, self.type_name)
             raise InvalidConfigValue(
                 f"{key} = {text!r} from {source} is not a valid {self.type_name}; expected {accepted}",
                 key=key,
@@ -128,6 +138,10 @@ class Option:
                     else "has an item that is not a string"
                 )
             value = list(value)
+        elif self.type is dict:
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise bad(f"is a {type(value).__name__}")
+            value = dict(value)
         elif not isinstance(value, self.type) or (
             self.type is not bool and isinstance(value, bool)
         ):
