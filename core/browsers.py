@@ -412,10 +412,10 @@ class HarnessBrowsers:
         elif caller is not None and caller.thread is owner.thread:
             await caller.call(close)
         else:
-            self.forget(session)
+            # Kept in the list, so its own thread can still close it with close_browser().
             raise ShutdownError(
                 f"cannot close the {session.driver} browser of {self._harness.name}: it was "
                 f"opened on {owner} and can only be used there; stop the harness from that "
-                "thread, or close the browser there first with harness.close_browser()",
+                "thread, or close the browser there with harness.close_browser(page)",
                 component="browser",
             )

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from liveharness import Harness
@@ -130,3 +131,22 @@ def started(**options: Any) -> Harness:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+# Names of the processes a browser driver starts: Playwright's node driver, Chromium
+# (whose helpers are also "chromium" or "chrome"), chromedriver.
+BROWSER_PROCESS_NAMES = ("chrom", "node", "headless_shell")
+
+
+def browser_processes() -> list[psutil.Process]:
+    """Browser and driver processes this test process started, at any depth, still running."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if any(part in child.name().lower() for part in BROWSER_PROCESS_NAMES):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found

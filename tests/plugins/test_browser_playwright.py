@@ -1,0 +1,307 @@
+"""The Playwright driver's sync API, with a real Chromium, against real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from conftest import port_refuses
+from liveharness import (
+    BrowserCrashed,
+    BrowserNotFound,
+    BrowserStartError,
+    Harness,
+    InvalidConfigValue,
+    ShutdownError,
+    State,
+    UsageError,
+    hookimpl,
+)
+from liveharness.demo import HELLO, DemoApp
+from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import close_shared_browsers, launch_plan
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "leaks")]
+
+
+@pytest.fixture(scope="module")
+def shared_playwright(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Start this thread's shared Playwright and browser before the first test's leak check.
+
+    Writing a screenshot starts the worker thread Playwright writes files with, which
+    lives as long as the shared driver.
+    """
+    with Harness(app=DemoApp(), browser="playwright") as h:
+        h.browser().screenshot(path=tmp_path_factory.mktemp("warm") / "warm.png")
+    yield
+    close_shared_browsers()
+
+
+def harness(**options: Any) -> Harness:
+    options.setdefault("app", DemoApp())
+    options.setdefault("browser", "playwright")
+    return Harness(**options)
+
+
+def shared_browser() -> hosts.SharedBrowser:
+    (shared,) = hosts.sync_host().browsers.values()
+    return shared
+
+
+def test_page_at_the_app_clicks_a_button_that_calls_the_backend() -> None:
+    app = DemoApp()
+    with harness(app=app) as h:
+        page = h.browser()
+        assert isinstance(page, Page)
+        assert page.url == h.url + "/"
+        page.click("#hello")
+        expect(page.locator("#answer")).to_have_text(HELLO)
+        assert app.hellos == 1
+        # base_url is the harness's URL, so relative navigation works.
+        page.goto("/api/hello")
+        assert HELLO in page.content()
+
+
+def test_every_page_gets_its_own_context() -> None:
+    with harness() as h:
+        first = h.browser()
+        first.evaluate("localStorage.setItem('k', 'v'); document.cookie = 'c=1'")
+        second = h.browser()
+        assert second.context is not first.context
+        assert second.evaluate("localStorage.length") == 0
+        assert second.evaluate("document.cookie") == ""
+        assert first.evaluate("localStorage.getItem('k')") == "v"
+
+
+def test_harness_isolation_shares_one_context_between_its_pages() -> None:
+    with harness(browsers={"playwright": {"isolation": "harness"}}) as h:
+        first = h.browser()
+        first.evaluate("localStorage.setItem('k', 'v')")
+        second = h.browser()
+        assert second.context is first.context
+        assert second.evaluate("localStorage.getItem('k')") == "v"
+        h.close_browser(first)
+        assert not second.is_closed()
+    assert second.is_closed()
+
+
+def test_the_next_page_is_prepared_in_the_background_and_taken() -> None:
+    with harness() as h:
+        first = h.browser()
+        prepared = shared_browser().prepared
+        (task,) = [task for key, task in prepared.items() if h.url in key]
+        first.click("#hello")  # any Playwright call lets the preparation advance
+        h.close_browser(first)
+        second = h.browser()
+        assert task.done()
+        context, page = task.result()
+        assert second._impl_obj is page, "the prepared page was handed out"
+        assert second.context._impl_obj is context
+        assert second.url == h.url + "/"
+
+
+def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
+    # Two harnesses on one port: the second can take the page prepared for the first.
+    with harness() as first_harness:
+        page = first_harness.browser()
+        page.evaluate(
+            "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v'); "
+            "document.cookie = 'c=1; max-age=3600'"
+        )
+        port = int(first_harness.url.rsplit(":", 1)[1])
+    with harness(port=port) as second_harness:
+        assert second_harness.url == first_harness.url
+        page = second_harness.browser()
+        assert page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [
+            0,
+            0,
+            "",
+        ]
+        assert page.context.cookies() == []
+
+
+def test_prewarm_can_be_switched_off() -> None:
+    with harness() as h:
+        h.browser(prewarm=False)
+    # The preparations of earlier tests may still be there; none was added for this one.
+    with harness(browsers={"playwright": {"prewarm": False}}) as h:
+        before = dict(shared_browser().prepared)
+        h.browser()
+        assert shared_browser().prepared == before
+
+
+def test_several_pages_stay_open_and_all_close_before_the_backend_stops() -> None:
+    seen: list[tuple[State, bool]] = []
+
+    class Watch:
+        @hookimpl
+        def liveharness_browser_closing(self, harness: Harness, session: Any) -> None:
+            seen.append((harness.state, port_refuses(harness.url)))
+
+    with harness(plugins=[Watch()]) as h:
+        pages = [h.browser(), h.browser(), h.browser()]
+        assert len(h.browser_sessions) == 3
+        url = h.url
+    assert all(page.is_closed() for page in pages)
+    assert seen == [(State.STOPPING, False)] * 3, "closed while stopping, backend still up"
+    assert port_refuses(url)
+    assert h.browser_sessions == ()
+
+
+def test_overrides_apply_to_one_call() -> None:
+    with harness(browsers={"playwright": {"locale": "fr-FR"}}) as h:
+        french = h.browser()
+        german = h.browser(locale="de-DE", viewport_width=400, viewport_height=300)
+        assert french.evaluate("navigator.language") == "fr-FR"
+        assert german.evaluate("navigator.language") == "de-DE"
+        assert german.viewport_size == {"width": 400, "height": 300}
+
+
+def test_plugins_get_screenshots_and_traces(tmp_path: Path) -> None:
+    class Artefacts:
+        @hookimpl
+        def liveharness_browser_opened(self, harness: Harness, session: Any) -> None:
+            session.request_trace(tmp_path / "trace.zip")
+
+        @hookimpl
+        def liveharness_browser_closing(self, harness: Harness, session: Any) -> None:
+            session.request_screenshot(tmp_path / "shots" / "last.png")
+
+    with harness(plugins=[Artefacts()]) as h:
+        h.browser().click("#hello")
+    assert (tmp_path / "shots" / "last.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "trace.zip").read_bytes().startswith(b"PK")
+
+
+def test_asyncio_run_works_on_the_thread_once_its_pages_are_closed() -> None:
+    with harness() as h:
+        h.browser().title()
+    # Sync Playwright marks its loop as this thread's running loop while it is used.
+    assert asyncio.run(asyncio.sleep(0, result="ran")) == "ran"
+
+
+def test_unknown_browser_name_is_a_configuration_error() -> None:
+    with pytest.raises(InvalidConfigValue, match=r"'chromum'.*did you mean 'chromium'"):
+        harness(browsers={"playwright": {"browser": "chromum"}})
+
+
+def test_an_executable_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-chromium"
+    with harness(browsers={"playwright": {"executable_path": str(missing)}}) as h:
+        with pytest.raises(BrowserNotFound, match="does not exist") as caught:
+            h.browser()
+        assert caught.value.browser == "chromium"
+        assert h.state is State.READY
+
+
+def test_an_executable_that_is_not_a_browser_fails_to_start(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-chromium"
+    fake.write_text("#!/bin/sh\necho 'I am no browser' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    with harness(browsers={"playwright": {"executable_path": str(fake)}}) as h:
+        with pytest.raises(BrowserStartError, match="did not start") as caught:
+            h.browser()
+        assert caught.value.component == "browser"
+        assert h.state is State.READY
+        assert h.browser_sessions == ()
+
+
+def test_headed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEHARNESS_HEADED", "1")
+    h = harness()
+    assert h.config.headed is True
+    with h:
+        _, launch = h._browsers.launch({}, "browser")
+        assert launch.headed
+        plan = launch_plan(launch, hosts.sync_host().playwright)
+        assert plan.arguments["headless"] is False
+
+
+def test_a_browser_crash_mid_test_is_reported_and_the_harness_still_stops() -> None:
+    h = harness().start()
+    page = h.browser()
+    (driver,) = hosts.sync_host().drivers
+    browser_main = [p for p in driver.children() if "chrom" in p.name() or "shell" in p.name()]
+    assert browser_main
+    for process in browser_main:
+        process.kill()
+    with pytest.raises(BrowserCrashed, match="crashed or was killed") as caught:
+        h.stop()
+    assert caught.value.component == "browser"
+    assert h.state is State.STOPPED
+    assert port_refuses(h.url)
+    assert page.is_closed() or not page.context.browser.is_connected()
+    # The next harness gets a new browser.
+    with harness() as again:
+        again.browser().click("#hello")
+
+
+def test_stopping_from_another_thread_reports_the_page_it_cannot_close() -> None:
+    h = harness().start()
+    page = h.browser()
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            h.stop()
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=stop)
+    worker.start()
+    worker.join()
+    (error,) = errors
+    assert isinstance(error, ShutdownError)
+    assert "opened on thread" in str(error)
+    assert h.state is State.STOPPED
+    assert port_refuses(h.url)
+    # Its own thread can still close it.
+    h.close_browser(page)
+    assert page.is_closed()
+    assert h.browser_sessions == ()
+
+
+def test_a_sync_page_cannot_be_asked_for_inside_a_running_loop() -> None:
+    async def main() -> None:
+        with harness() as h, pytest.raises(UsageError, match=r"abrowser"):
+            h.browser()
+
+    asyncio.run(main())
+
+
+def test_the_playwright_internals_the_driver_relies_on_still_exist() -> None:
+    # Background preparation uses these; a Playwright release that reshapes them must
+    # fail here, not in a user's suite.
+    from playwright._impl._sync_base import SyncBase, mapping
+    from playwright.sync_api import Browser
+
+    assert callable(SyncBase._sync)
+    assert callable(mapping.from_impl)
+    parameters = inspect.signature(Browser.new_context).parameters
+    assert "base_url" in parameters
+    host = hosts.sync_host()
+    assert isinstance(host.loop, asyncio.AbstractEventLoop)
+    impl = shared_browser().browser._impl_obj
+    assert "base_url" in inspect.signature(impl.new_context).parameters
+
+
+def test_a_refusing_cdp_endpoint_fails_at_once() -> None:
+    from liveharness import BrowserConnectError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    with (
+        harness(browsers={"playwright": {"cdp_url": endpoint}}) as h,
+        pytest.raises(BrowserConnectError, match="ECONNREFUSED"),
+    ):
+        h.browser()
