@@ -155,11 +155,22 @@ class LaunchPlan:
     method: str
     arguments: dict[str, Any]
     description: str
+    # connect() and connect_over_cdp() take it first; its name differs between releases.
+    endpoint: str | None = None
 
     @property
     def key(self) -> str:
         shared = {k: v for k, v in self.arguments.items() if k != "timeout"}
-        return json.dumps([self.engine, self.method, shared], sort_keys=True, default=repr)
+        return json.dumps(
+            [self.engine, self.method, self.endpoint, shared], sort_keys=True, default=repr
+        )
+
+    def call(self, playwright: Any) -> Any:
+        """Call the browser type's method: a Browser (sync API) or a coroutine (async API)."""
+        method = getattr(getattr(playwright, self.engine), self.method)
+        if self.endpoint is not None:
+            return method(self.endpoint, **self.arguments)
+        return method(**self.arguments)
 
 
 def launch_plan(launch: BrowserLaunch, playwright: Any) -> LaunchPlan:
@@ -177,21 +188,15 @@ def launch_plan(launch: BrowserLaunch, playwright: Any) -> LaunchPlan:
         if options["executable_path"]:
             remote["executablePath"] = options["executable_path"]
         arguments = {
-            "ws_endpoint": options["connect"],
             "timeout": options["connect_timeout"] * 1000,
             "headers": {"x-playwright-launch-options": json.dumps(remote)},
         }
-        return LaunchPlan(
-            engine, "connect", arguments, f"the Playwright server at {options['connect']}"
-        )
+        where = f"the Playwright server at {options['connect']}"
+        return LaunchPlan(engine, "connect", arguments, where, options["connect"])
     if options["cdp_url"]:
-        arguments = {
-            "endpoint_url": options["cdp_url"],
-            "timeout": options["connect_timeout"] * 1000,
-        }
-        return LaunchPlan(
-            engine, "connect_over_cdp", arguments, f"the browser at {options['cdp_url']}"
-        )
+        arguments = {"timeout": options["connect_timeout"] * 1000}
+        where = f"the browser at {options['cdp_url']}"
+        return LaunchPlan(engine, "connect_over_cdp", arguments, where, options["cdp_url"])
     arguments = {
         "headless": headless,
         "timeout": launch.startup_timeout * 1000,
@@ -409,8 +414,7 @@ class PlaywrightDriver(BrowserDriver):
             shared = host.cached(plan.key)
             if shared is None:
                 try:
-                    browser_type = getattr(host.playwright, plan.engine)
-                    browser = getattr(browser_type, plan.method)(**plan.arguments)
+                    browser = plan.call(host.playwright)
                 except Error as exc:
                     raise _start_error(plan, exc) from exc
                 shared = host.browsers[plan.key] = hosts.SharedBrowser(
@@ -482,8 +486,7 @@ class PlaywrightDriver(BrowserDriver):
             shared = host.cached(plan.key)
             if shared is None:
                 try:
-                    browser_type = getattr(host.playwright, plan.engine)
-                    browser = await getattr(browser_type, plan.method)(**plan.arguments)
+                    browser = await plan.call(host.playwright)
                 except Error as exc:
                     raise _start_error(plan, exc) from exc
                 shared = host.cached(plan.key)
