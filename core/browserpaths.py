@@ -164,8 +164,9 @@ def playwright_installed(name: str) -> list[Path]:
 
 
 def _revision(path: Path) -> int:
-    for part in path.parts:
-        match = re.search(r"-(\d+)$", part)
+    # The nearest folder named like "chromium-1200" (the cache itself may be in "pytest-90").
+    for part in reversed(path.parts):
+        match = re.fullmatch(r"(?:chromium|chromium_headless_shell|firefox|webkit)-(\d+)", part)
         if match:
             return int(match.group(1))
     return 0
