@@ -1,5 +1,8 @@
 """The ``liveharness`` command.
 
+``liveharness browsers list`` shows the browsers and WebDrivers the browser drivers
+find here; ``liveharness browsers install`` installs one.
+
 ``liveharness run`` brings the configured stack up, prints where it is and how long
 each lifecycle phase took, and keeps it up until Ctrl-C (or SIGTERM), then stops it.
 With no app configured anywhere it serves the bundled demo app, so the command
@@ -25,6 +28,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from . import __version__
+from .browsercommands import add_browsers_parser
 from .errors import LiveHarnessError, UsageError
 from .harness import Harness
 from .lifecycle import State
@@ -72,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", metavar="PORT", type=int, help="the port to listen on; 0 picks a free one"
     )
     run.set_defaults(handler=run_command)
+    add_browsers_parser(commands, _say)
     return parser
 
 
