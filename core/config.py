@@ -98,16 +98,16 @@ CORE_OPTIONS: tuple[Option, ...] = (
         "browser",
         str,
         None,
-        "The browser driver `harness.browser()` uses: 'playwright' or 'selenium'; none "
-        "configures none (`harness.browser(driver=...)` still picks one per call).",
+        "The browser driver `harness.browser()` uses: 'playwright' or 'selenium'. With "
+        "none, a call names one: `harness.browser(driver='selenium')`.",
         nullable=True,
     ),
     Option(
         "headed",
         bool,
         False,
-        "Show browser windows instead of running browsers headless (the default); "
-        "LIVEHARNESS_HEADED=1 turns it on for one run.",
+        "Show browser windows; browsers run headless unless this is on "
+        "(LIVEHARNESS_HEADED=1 for one run).",
     ),
     Option(
         "disable_plugins",

@@ -10,8 +10,9 @@ Two Playwright facts shape this module:
 
 - Sync Playwright is bound by greenlets to the thread that started it, and marks
   its own event loop as that thread's *running* loop between calls (so
-  ``asyncio.run`` there fails while it is in use). A host restores the mark before
-  it calls Playwright and clears it once no page of it is open on the thread.
+  ``asyncio.run`` and pytest-asyncio fail on that thread). A host clears the mark
+  once no page of it is open, and a greenlet trace puts it back whenever anything
+  switches into Playwright's dispatcher, which cannot run without it.
 - Sync Playwright runs its loop only inside a sync call. Work prepared "in the
   background" is an asyncio task on that loop: it advances whenever the test calls
   Playwright (every click and ``expect``) while the browser does the heavy part in
@@ -32,6 +33,7 @@ import contextlib
 import inspect
 import json
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -56,6 +58,40 @@ EXIT_GRACE = 5.0
 _lock = threading.Lock()
 _sync_hosts: dict[threading.Thread, SyncHost] = {}
 _async_hosts: dict[asyncio.AbstractEventLoop, AsyncHost] = {}
+
+
+# Playwright's dispatcher greenlets, each with the loop it runs.
+_dispatchers: weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop] = (
+    weakref.WeakKeyDictionary()
+)
+_traced = threading.local()
+
+
+def _watch_dispatcher(dispatcher: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Mark ``loop`` running whenever this thread switches into ``dispatcher``.
+
+    The dispatcher is suspended inside ``loop.run_until_complete()``; resumed without
+    the mark, every ``asyncio.get_running_loop()`` in Playwright fails and the
+    connection dies. Playwright restores the mark after each sync call, which is what
+    breaks ``asyncio.run`` on the thread; with this trace the mark can be cleared
+    between tests and any later Playwright call still works.
+    """
+    import greenlet
+
+    _dispatchers[dispatcher] = loop
+    if not getattr(_traced, "installed", False):
+        previous = greenlet.settrace(None)
+
+        def trace(event: str, args: Any) -> None:
+            if event in ("switch", "throw"):
+                target_loop = _dispatchers.get(args[1])
+                if target_loop is not None and asyncio._get_running_loop() is None:
+                    asyncio._set_running_loop(target_loop)
+            if previous is not None:
+                previous(event, args)
+
+        greenlet.settrace(trace)
+        _traced.installed = True
 
 
 def _driver_processes(before: set[int]) -> list[psutil.Process]:
@@ -187,11 +223,15 @@ class SyncHost(_Host):
         self.loop.set_default_executor(
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="liveharness-playwright")
         )
+        # Only now: the dispatcher is suspended inside the loop. (Marked while it is
+        # about to start the loop, the loop would refuse to run.)
+        self.dispatcher = self.playwright._dispatcher_fiber
+        _watch_dispatcher(self.dispatcher, self.loop)
 
-    def enter(self) -> None:
-        """Mark Playwright's loop as running here again, as its sync calls expect."""
-        if asyncio._get_running_loop() is None:
-            asyncio._set_running_loop(self.loop)
+    @property
+    def dead(self) -> bool:
+        """The connection to Playwright's driver has ended; nothing can be done through it."""
+        return bool(self.dispatcher.dead)
 
     def leave(self) -> None:
         """Clear the mark once no page is open, so ``asyncio.run`` works on this thread."""
@@ -238,18 +278,23 @@ class SyncHost(_Host):
 
     def close(self) -> None:
         """Close every browser and stop the driver; on this host's thread."""
-        self.enter()
-        try:
+        if not self.dead:
+            if self.background:
+                # Let preparations finish rather than leave them pending on a closing loop.
+                with contextlib.suppress(Exception):
+                    self.wait(asyncio.gather(*self.background, return_exceptions=True))
             for shared in list(self.browsers.values()):
                 shared.closing = True
                 with contextlib.suppress(Exception):
                     shared.browser.close()
-            self.browsers.clear()
-            with contextlib.suppress(Exception):
-                self.playwright.stop()
-        finally:
-            if asyncio._get_running_loop() is self.loop:
-                asyncio._set_running_loop(None)
+        self.browsers.clear()
+        if asyncio._get_running_loop() is self.loop:
+            # Playwright's stop() runs its loop once more, which the mark would forbid.
+            asyncio._set_running_loop(None)
+        with contextlib.suppress(Exception):
+            self.playwright.stop()
+        if asyncio._get_running_loop() is self.loop:
+            asyncio._set_running_loop(None)
         terminate_tree(self.drivers)
 
 
@@ -368,10 +413,15 @@ def call_with_defaults(method: Callable[..., Any], given: dict[str, Any]) -> Any
 
 
 def sync_host() -> SyncHost:
-    """The sync Playwright host of this thread, started on first use."""
+    """The sync Playwright host of this thread, started on first use (or after it died)."""
     thread = threading.current_thread()
     with _lock:
         host = _sync_hosts.get(thread)
+    if host is not None and host.dead:
+        with _lock:
+            del _sync_hosts[thread]
+        host.close()
+        host = None
     if host is None:
         host = SyncHost()
         with _lock:

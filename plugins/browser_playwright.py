@@ -321,7 +321,6 @@ class PlaywrightSession(BrowserSession):
     def close(self, *, stopping: bool) -> None:
         from playwright.sync_api import Error
 
-        self.host.enter()
         try:
             try:
                 if not self.native.is_closed():
@@ -407,7 +406,6 @@ class PlaywrightDriver(BrowserDriver):
                 "use 'await harness.abrowser()' here"
             )
         host = hosts.sync_host()
-        host.enter()
         host.open_sessions += 1
         try:
             plan = launch_plan(launch, host.playwright)

@@ -9,6 +9,8 @@ from liveharness import __all__ as public_names
 from liveharness import hookspecs
 from liveharness.config import reference_markdown
 from liveharness.errors import LiveHarnessError
+from liveharness.plugins.browser_playwright import PlaywrightDriver
+from liveharness.plugins.browser_selenium import SeleniumDriver
 from liveharness.plugins.server_uvicorn import UvicornDriver
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -30,6 +32,11 @@ def test_configuration_reference_is_generated_from_the_schema() -> None:
         UvicornDriver.options, env_prefix="LIVEHARNESS_SERVERS__UVICORN__"
     )
     assert uvicorn_table in text, "regenerate the servers.uvicorn table in docs/configuration.md"
+    for name, driver in (("playwright", PlaywrightDriver), ("selenium", SeleniumDriver)):
+        table = reference_markdown(
+            driver.options, env_prefix=f"LIVEHARNESS_BROWSERS__{name.upper()}__"
+        )
+        assert table in text, f"regenerate the browsers.{name} table in docs/configuration.md"
 
 
 def test_every_error_class_is_in_the_troubleshooting_table() -> None:

@@ -188,6 +188,20 @@ def test_asyncio_run_works_on_the_thread_once_its_pages_are_closed() -> None:
     assert asyncio.run(asyncio.sleep(0, result="ran")) == "ran"
 
 
+def test_playwright_objects_still_work_after_the_thread_was_given_back_to_asyncio() -> None:
+    with harness() as h:
+        browser = h.browser().context.browser
+    assert asyncio.run(asyncio.sleep(0, result="ran")) == "ran"
+    # Playwright's dispatcher needs its loop marked running; the harness cleared the
+    # mark, and a direct call must still work (it used to kill the connection).
+    context = browser.new_context()
+    context.new_page().goto("data:text/html,<p>still here</p>")
+    context.close()
+    with harness() as h:
+        h.browser().click("#hello")
+    assert asyncio.run(asyncio.sleep(0, result="ran again")) == "ran again"
+
+
 def test_unknown_browser_name_is_a_configuration_error() -> None:
     with pytest.raises(InvalidConfigValue, match=r"'chromum'.*did you mean 'chromium'"):
         harness(browsers={"playwright": {"browser": "chromum"}})
