@@ -76,6 +76,8 @@ class BrowserLaunch:
     :param headed: show the browser window (configuration ``headed``).
     :param startup_timeout: seconds a browser may take to launch or connect.
     :param shutdown_timeout: seconds a browser may take to close.
+    :param url_is_fixed: a later harness with this configuration gets the same URL (its
+        port is configured), so what is prepared for this URL may serve it too.
     """
 
     harness: str
@@ -86,6 +88,7 @@ class BrowserLaunch:
     headed: bool
     startup_timeout: float
     shutdown_timeout: float
+    url_is_fixed: bool = False
 
     def source(self, key: str) -> str:
         return self.sources.get(key, "the default")
@@ -244,6 +247,7 @@ class HarnessBrowsers:
             headed=headed,
             startup_timeout=config.startup_timeout,
             shutdown_timeout=config.shutdown_timeout,
+            url_is_fixed=config.port != 0,
         )
         return driven.driver, launch
 

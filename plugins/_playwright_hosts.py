@@ -204,6 +204,12 @@ class _Host:
 
         self._track(close())
 
+    def drop(self, shared: SharedBrowser, key: str) -> None:
+        """Close the page prepared for ``key`` (its URL will not come back), in the background."""
+        task = shared.prepared.pop(key, None)
+        if task is not None:
+            self._discard(task)
+
 
 class SyncHost(_Host):
     """Playwright's sync API on one thread."""

@@ -295,14 +295,18 @@ class PlaywrightSession(BrowserSession):
         shared: hosts.SharedBrowser,
         context: Any,
         driver: PlaywrightDriver,
-        harness: str,
+        launch: BrowserLaunch,
+        key: str,
     ) -> None:
         super().__init__(page, driver="playwright", owner=owner, is_async=is_async)
         self.host = host
         self.shared = shared
         self.context = context
         self._driver = driver
-        self._harness = harness
+        self._harness = launch.harness
+        # A page prepared for a harness on a free port is of no use once it stops: no
+        # later harness gets that URL.
+        self._drop_when_stopping = None if launch.url_is_fixed else key
         self._tracing: Any = None
 
     def request_trace(self, path: str | Path) -> None:
@@ -334,6 +338,8 @@ class PlaywrightSession(BrowserSession):
                     self.context.close()
                 else:
                     self.native.close()
+                if stopping and self._drop_when_stopping is not None:
+                    self.host.drop(self.shared, self._drop_when_stopping)
             except Error:
                 if self.shared.alive:
                     raise
@@ -362,6 +368,8 @@ class PlaywrightSession(BrowserSession):
                     await self.context.close()
                 else:
                     await self.native.close()
+                if stopping and self._drop_when_stopping is not None:
+                    self.host.drop(self.shared, self._drop_when_stopping)
             except Error:
                 if self.shared.alive:
                     raise
@@ -381,6 +389,19 @@ class PlaywrightDriver(BrowserDriver):
         # isolation = "harness": the context this harness's pages share, per browser.
         self._contexts: dict[tuple[int, str], Any] = {}
         self._users: collections.Counter[int] = collections.Counter()
+        self._handed_out = 0
+
+    def _should_prepare(self, launch: BrowserLaunch) -> bool:
+        """Whether to prepare another page after handing this one out.
+
+        A harness on a fixed port: always, the next harness has the same URL. One on a
+        free port: from its second page on; a harness that asks for one page per test
+        run would otherwise pay for a preparation nobody takes.
+        """
+        self._handed_out += 1
+        if not launch.options["prewarm"] or launch.options["isolation"] != "page":
+            return False
+        return launch.url_is_fixed or self._handed_out >= 2
 
     def release(self, context: Any) -> bool:
         """A page of ``context`` closes; True when the context should close with it."""
@@ -429,7 +450,7 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            if launch.options["prewarm"] and launch.options["isolation"] == "page":
+            if self._should_prepare(launch):
                 host.prepare(shared, key, options)
         except BaseException:
             host.open_sessions -= 1
@@ -443,7 +464,8 @@ class PlaywrightDriver(BrowserDriver):
             shared=shared,
             context=context,
             driver=self,
-            harness=launch.harness,
+            launch=launch,
+            key=key,
         )
 
     def _page_sync(
@@ -505,7 +527,7 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            if launch.options["prewarm"] and launch.options["isolation"] == "page":
+            if self._should_prepare(launch):
                 host.prepare(shared, key, options)
         except BaseException:
             host.open_sessions -= 1
@@ -518,7 +540,8 @@ class PlaywrightDriver(BrowserDriver):
             shared=shared,
             context=context,
             driver=self,
-            harness=launch.harness,
+            launch=launch,
+            key=key,
         )
 
     async def _page_async(

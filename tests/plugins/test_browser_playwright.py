@@ -93,33 +93,51 @@ def test_harness_isolation_shares_one_context_between_its_pages() -> None:
     assert second.is_closed()
 
 
+def prepared_for(url: str) -> list[Any]:
+    return [task for key, task in shared_browser().prepared.items() if url in key]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def test_the_next_page_is_prepared_in_the_background_and_taken() -> None:
     with harness() as h:
-        first = h.browser()
-        prepared = shared_browser().prepared
-        (task,) = [task for key, task in prepared.items() if h.url in key]
-        first.click("#hello")  # any Playwright call lets the preparation advance
-        h.close_browser(first)
+        h.browser()
+        # On a free port, a harness that asks for one page gets no preparation.
+        assert prepared_for(h.url) == []
         second = h.browser()
+        (task,) = prepared_for(h.url)
+        second.click("#hello")  # any Playwright call lets the preparation advance
+        h.close_browser(second)
+        third = h.browser()
         assert task.done()
         context, page = task.result()
-        assert second._impl_obj is page, "the prepared page was handed out"
-        assert second.context._impl_obj is context
-        assert second.url == h.url + "/"
+        assert third._impl_obj is page, "the prepared page was handed out"
+        assert third.context._impl_obj is context
+        assert third.url == h.url + "/"
+        assert len(prepared_for(h.url)) == 1, "and the next one is being prepared"
+    assert prepared_for(h.url) == [], "dropped when its harness (on a free port) stopped"
 
 
 def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
-    # Two harnesses on one port: the second can take the page prepared for the first.
-    with harness() as first_harness:
+    # Harnesses on one fixed port: the next one takes the page prepared for the last.
+    port = free_port()
+    with harness(port=port) as first_harness:
         page = first_harness.browser()
+        assert len(prepared_for(first_harness.url)) == 1
         page.evaluate(
             "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v'); "
             "document.cookie = 'c=1; max-age=3600'"
         )
-        port = int(first_harness.url.rsplit(":", 1)[1])
+    (task,) = prepared_for(first_harness.url)
     with harness(port=port) as second_harness:
         assert second_harness.url == first_harness.url
         page = second_harness.browser()
+        assert page._impl_obj is task.result()[1]
         assert page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [
             0,
             0,
@@ -129,13 +147,14 @@ def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
 
 
 def test_prewarm_can_be_switched_off() -> None:
-    with harness() as h:
+    port = free_port()
+    with harness(port=port) as h:
         h.browser(prewarm=False)
-    # The preparations of earlier tests may still be there; none was added for this one.
-    with harness(browsers={"playwright": {"prewarm": False}}) as h:
-        before = dict(shared_browser().prepared)
+        assert prepared_for(h.url) == []
+    with harness(port=port, browsers={"playwright": {"prewarm": False}}) as h:
         h.browser()
-        assert shared_browser().prepared == before
+        h.browser()
+        assert prepared_for(h.url) == []
 
 
 def test_several_pages_stay_open_and_all_close_before_the_backend_stops() -> None:

@@ -50,6 +50,7 @@ async def test_an_async_page_clicks_a_button_that_calls_the_backend() -> None:
 
 async def test_async_pages_are_isolated_and_prepared_ahead() -> None:
     async with harness() as h:
+        await h.abrowser()
         first = await h.abrowser()
         await first.evaluate("localStorage.setItem('k', 'v')")
         host = await hosts.async_host()
@@ -60,7 +61,7 @@ async def test_async_pages_are_isolated_and_prepared_ahead() -> None:
         assert second is task.result()[1], "the prepared page was handed out"
         assert second.context is not first.context
         assert await second.evaluate("localStorage.length") == 0
-        assert len(h.browser_sessions) == 2
+        assert len(h.browser_sessions) == 3
     assert first.is_closed()
     assert second.is_closed()
 
