@@ -404,7 +404,10 @@ class HarnessBrowsers:
                     asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop)), timeout
                 )
             return
-        close = lambda: self.close_here(session, stopping=True)  # noqa: E731
+
+        def close() -> None:
+            self.close_here(session, stopping=True)
+
         if owner.thread is None:
             # Usable from any thread (Selenium): on the thread that stopped, else a worker.
             if caller is not None:

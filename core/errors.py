@@ -302,7 +302,7 @@ class BrowserCrashed(ShutdownError):
 
     def __init__(self, message: str, **kwargs: object) -> None:
         kwargs.setdefault("component", "browser")
-        super().__init__(message, **kwargs)
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 # --- waiting -----------------------------------------------------------------------------

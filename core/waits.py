@@ -168,6 +168,7 @@ def _wait_for_string(
         awaiting=f"the {what} of {_name_of(target)} to be {' and '.join(conditions) or 'anything'}",
         show=lambda _: repr(last[0]) if last else "nothing",
     )
+    assert result is not None  # expect() returns only a truthy result
     return result[0]
 
 

@@ -37,7 +37,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 __all__ = [
     "AsyncHost",
@@ -76,7 +76,7 @@ def _watch_dispatcher(dispatcher: Any, loop: asyncio.AbstractEventLoop) -> None:
     breaks ``asyncio.run`` on the thread; with this trace the mark can be cleared
     between tests and any later Playwright call still works.
     """
-    import greenlet
+    import greenlet  # type: ignore[import-untyped]
 
     _dispatchers[dispatcher] = loop
     if not getattr(_traced, "installed", False):

@@ -206,9 +206,9 @@ def launch_plan(launch: BrowserLaunch, playwright: Any) -> LaunchPlan:
         ],
         **options["launch_options"],
     }
-    where = _executable(launch, getattr(playwright, engine), name, headless)
-    arguments.update(where[0])
-    return LaunchPlan(engine, "launch", arguments, where[1])
+    chosen, description = _executable(launch, getattr(playwright, engine), name, headless)
+    arguments.update(chosen)
+    return LaunchPlan(engine, "launch", arguments, description)
 
 
 def _executable(
