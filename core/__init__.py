@@ -5,9 +5,16 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
-from .browsers import BrowserDriver, BrowserLaunch, BrowserSession, Owner
 from .config import Config, Option, Source
-from .drivers import OutputTail, ServerDriver, ServerLaunch
+from .drivers import (
+    BrowserDriver,
+    BrowserLaunch,
+    BrowserSession,
+    OutputTail,
+    Owner,
+    ServerDriver,
+    ServerLaunch,
+)
 from .errors import (
     AppAttributeError,
     AppFactoryError,

@@ -1,196 +1,29 @@
-"""Browsers: what a browser driver implements, and the set of browsers one harness opened.
+"""The browsers one harness opened, and the rules for opening and closing them.
 
-A browser object belongs to the caller's world, not to the harness's loop: the sync
-Playwright API and Selenium live on the thread that asked for them, the async
-Playwright API in the caller's event loop. So a driver opens browsers in the caller's
-world (:meth:`BrowserDriver.open` on the calling thread, :meth:`BrowserDriver.aopen`
-in the calling loop), every :class:`BrowserSession` records which world owns it, and
-when the harness stops it closes each one *there*, before the frontend and backend.
+A browser belongs to the thread or event loop that asked for it (see
+:class:`~liveharness.BrowserSession`); when the harness stops it closes each one
+*there*, before the frontend and backend.
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import difflib
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from .config import Option, Source
-from .errors import (
-    LifecycleError,
-    PluginError,
-    ShutdownError,
-    UnknownConfigKey,
-    UsageError,
-)
+from .config import Source
+from .drivers import BrowserDriver, BrowserLaunch, BrowserSession
+from .errors import LifecycleError, PluginError, ShutdownError, UnknownConfigKey, UsageError
+from .lifecycle import State
 from .loopthread import CallerThread, run_in_thread
 from .pluginloader import plugin_of_traceback
 
 if TYPE_CHECKING:
     from .harness import Harness
 
-__all__ = ["BrowserDriver", "BrowserLaunch", "BrowserSession", "HarnessBrowsers", "Owner"]
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Where a browser object may be used: one thread, one event loop, or anywhere.
-
-    :param thread: the only thread that may use it (Playwright's sync API).
-    :param loop: the only event loop that may use it (Playwright's async API).
-    """
-
-    thread: threading.Thread | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-
-    @classmethod
-    def this_thread(cls) -> Owner:
-        return cls(thread=threading.current_thread())
-
-    @classmethod
-    def this_loop(cls) -> Owner:
-        return cls(loop=asyncio.get_running_loop())
-
-    def __str__(self) -> str:
-        if self.loop is not None:
-            return f"event loop {self.loop!r}"
-        if self.thread is not None:
-            return f"thread {self.thread.name!r}"
-        return "any thread"
-
-
-@dataclass(frozen=True)
-class BrowserLaunch:
-    """What a browser driver is asked to open.
-
-    :param harness: the harness's name, for messages.
-    :param driver: the driver's registered name.
-    :param url: where the browser must be when it is handed over (``harness.url``).
-    :param options: the driver's options: configuration, then the call's overrides,
-        checked against :attr:`BrowserDriver.options`.
-    :param sources: where each option came from, for messages.
-    :param headed: show the browser window (configuration ``headed``).
-    :param startup_timeout: seconds a browser may take to launch or connect.
-    :param shutdown_timeout: seconds a browser may take to close.
-    :param url_is_fixed: a later harness with this configuration gets the same URL (its
-        port is configured), so what is prepared for this URL may serve it too.
-    """
-
-    harness: str
-    driver: str
-    url: str
-    options: Mapping[str, Any]
-    sources: Mapping[str, str]
-    headed: bool
-    startup_timeout: float
-    shutdown_timeout: float
-    url_is_fixed: bool = False
-
-    def source(self, key: str) -> str:
-        return self.sources.get(key, "the default")
-
-
-class BrowserSession:
-    """One browser object handed to a test (:attr:`native`), and how to close it.
-
-    Plugins may ask for artefacts while the session is open; the driver produces them
-    in the session's own world just before it closes it (see the
-    ``liveharness_browser_closing`` hook).
-
-    :param native: the driver's own object: a Playwright ``Page``, a Selenium ``WebDriver``.
-    :param driver: the driver's registered name.
-    :param owner: the world it belongs to.
-    :param is_async: closed with :meth:`aclose` in its loop, rather than :meth:`close`.
-    """
-
-    #: Whether :meth:`request_trace` is supported.
-    supports_tracing: ClassVar[bool] = False
-
-    def __init__(self, native: Any, *, driver: str, owner: Owner, is_async: bool = False) -> None:
-        self.native = native
-        self.driver = driver
-        self.owner = owner
-        self.is_async = is_async
-        self.screenshot_requests: list[Path] = []
-        self.trace_request: Path | None = None
-        self.closed = False
-
-    def request_screenshot(self, path: str | Path) -> None:
-        """Save a PNG of what the browser shows to ``path`` just before the session closes."""
-        self.screenshot_requests.append(Path(path))
-
-    def request_trace(self, path: str | Path) -> None:
-        """Record a trace from now on and save it to ``path`` when the session closes.
-
-        :raises UsageError: the driver cannot trace (see :attr:`supports_tracing`).
-        """
-        if not self.supports_tracing:
-            raise UsageError(f"the {self.driver} browser driver cannot record traces")
-        self.trace_request = Path(path)
-
-    def close(self, *, stopping: bool) -> None:
-        """Close the session, on its owner thread. Produce requested artefacts first.
-
-        :param stopping: the harness is stopping (rather than the test closing one page).
-        :raises BrowserCrashed: the browser had died.
-        """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement 'def close(self, *, stopping)' "
-            "(or set is_async and implement aclose)"
-        )
-
-    async def aclose(self, *, stopping: bool) -> None:
-        """Close an async session, in its owner loop; as :meth:`close`."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement 'async def aclose(self, *, stopping)'"
-        )
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<{type(self).__name__} {self.driver} {state} owner={self.owner}>"
-
-
-class BrowserDriver(abc.ABC):
-    """Opens browsers for one harness. Built-in and third-party browser drivers subclass this.
-
-    Subclasses set :attr:`options` (their configuration schema) and implement
-    :meth:`open`; drivers with an async API also implement :meth:`aopen`. One instance
-    is made per harness, the first time that harness asks for this driver; what can
-    be shared between harnesses (a browser process) is the driver's to cache.
-    """
-
-    options: ClassVar[Sequence[Option]] = ()
-
-    @abc.abstractmethod
-    def open(self, launch: BrowserLaunch) -> BrowserSession:
-        """Return a session whose native object is at ``launch.url``; runs on the calling thread.
-
-        :raises BrowserNotFound: no browser (or WebDriver) executable was found.
-        :raises BrowserStartError: the browser did not launch, connect, or load the page.
-        """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement 'def open(self, launch)': return a "
-            "BrowserSession whose native object is at launch.url"
-        )
-
-    async def aopen(self, launch: BrowserLaunch) -> BrowserSession:
-        """As :meth:`open`, in the calling event loop.
-
-        The default runs :meth:`open` in a thread of its own, for drivers whose objects
-        may be used from any thread (Selenium); the loop keeps running meanwhile, so an
-        app served in that loop can answer the browser.
-        """
-        return await run_in_thread(lambda: self.open(launch), name="liveharness-browser-open")
-
-
-@dataclass
-class _Driven:
-    driver: BrowserDriver
-    schema: dict[str, Option] = field(default_factory=dict)
+__all__ = ["HarnessBrowsers"]
 
 
 class HarnessBrowsers:
@@ -198,7 +31,7 @@ class HarnessBrowsers:
 
     def __init__(self, harness: Harness) -> None:
         self._harness = harness
-        self._drivers: dict[str, _Driven] = {}
+        self._drivers: dict[str, BrowserDriver] = {}
         self._sessions: list[BrowserSession] = []
         self._lock = threading.Lock()
         self._closing = False
@@ -213,6 +46,49 @@ class HarnessBrowsers:
             return tuple(self._sessions)
 
     # ------------------------------------------------------------------ opening
+
+    def open(self, overrides: Mapping[str, Any], running_loop: Any) -> Any:
+        """``harness.browser()``: open on this thread; return the native object."""
+        self._require_ready("browser")
+        if running_loop is not None and asyncio._get_running_loop() is running_loop:
+            raise UsageError(
+                f"{self._harness.name} serves its app in this thread's event loop, which a "
+                "blocking browser call would stop from answering: use "
+                "'await harness.abrowser()' here"
+            )
+        driver, launch = self.launch(overrides, "browser")
+        session = driver.open(launch)
+        try:
+            self.opened(session)
+        except BaseException:
+            self.close_here(session, stopping=True)
+            raise
+        return session.native
+
+    async def aopen(self, overrides: Mapping[str, Any]) -> Any:
+        """``await harness.abrowser()``: open in this loop; return the native object."""
+        self._require_ready("abrowser")
+        driver, launch = self.launch(overrides, "abrowser")
+        session = await driver.aopen(launch)
+        try:
+            self.opened(session)
+        except BaseException:
+            await self.aclose(session, stopping=True)
+            raise
+        return session.native
+
+    def _require_ready(self, call: str) -> None:
+        state = self._harness.state
+        if state is not State.READY:
+            if state is State.INIT:
+                hint = "start it first"
+            elif state in (State.STOPPED, State.FAILED):
+                hint = "a stopped harness does not start again; create a new Harness"
+            else:
+                hint = "wait until start() returns"
+            raise UsageError(
+                f"{self._harness.name} is {state.name}: {call}() needs a READY harness; {hint}"
+            )
 
     def launch(
         self, overrides: Mapping[str, Any], call: str
@@ -234,10 +110,10 @@ class HarnessBrowsers:
             sources["headed"] = str(config.source_of("headed"))
         elif not isinstance(headed, bool):
             raise UsageError(f"{call}(headed={headed!r}): headed must be True or False")
-        driven = self._drivers.get(name)
-        if driven is None:
+        driver = self._drivers.get(name)
+        if driver is None:
             info = self._harness.registry.get("browser", name)
-            driven = self._drivers[name] = _Driven(info.driver_class())
+            driver = self._drivers[name] = info.driver_class()
         launch = BrowserLaunch(
             harness=self._harness.name,
             driver=name,
@@ -249,7 +125,7 @@ class HarnessBrowsers:
             shutdown_timeout=config.shutdown_timeout,
             url_is_fixed=config.port != 0,
         )
-        return driven.driver, launch
+        return driver, launch
 
     def _driver_options(
         self, name: str, overrides: Mapping[str, Any], call: str = "browser"
@@ -315,6 +191,29 @@ class HarnessBrowsers:
                 self._sessions.remove(session)
 
     # ------------------------------------------------------------------ closing
+
+    def close(self, native: Any) -> None:
+        """``harness.close_browser()``: close one browser, on this thread."""
+        session = self.find(native)
+        if session.is_async:
+            raise UsageError(
+                "this browser came from abrowser(): use 'await harness.aclose_browser()'"
+            )
+        if session.owner.thread not in (None, threading.current_thread()):
+            raise UsageError(
+                f"this browser belongs to {session.owner}; close it there (Playwright's sync "
+                "objects work only on the thread that made them)"
+            )
+        self.close_here(session, stopping=False)
+
+    async def aclose(self, session: BrowserSession, *, stopping: bool) -> None:
+        """Close one session from a coroutine: in this loop, or in a worker thread."""
+        if session.is_async:
+            if session.owner.loop is not asyncio.get_running_loop():
+                raise UsageError(f"this browser belongs to {session.owner}; close it there")
+            await self.aclose_here(session, stopping=stopping)
+        else:
+            await run_in_thread(lambda: self.close_here(session, stopping=stopping))
 
     def close_here(self, session: BrowserSession, *, stopping: bool) -> None:
         """Close a sync session on this thread: plugins first, then the driver."""

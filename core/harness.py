@@ -13,9 +13,9 @@ from typing import Any
 import pluggy
 
 from .apploader import load_app_spec
-from .browsers import BrowserSession, HarnessBrowsers
+from .browsers import HarnessBrowsers
 from .config import Config, load_config
-from .drivers import ServerDriver, ServerLaunch
+from .drivers import BrowserSession, ServerDriver, ServerLaunch
 from .errors import (
     BackendStartError,
     ConfigError,
@@ -27,7 +27,7 @@ from .errors import (
     UsageError,
 )
 from .lifecycle import State, Timeline, check_transition
-from .loopthread import CallerThread, LoopThread, run_in_thread
+from .loopthread import CallerThread, LoopThread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
 from .registry import DriverInfo, DriverKind, DriverRegistry
 from .sockets import bind_listening_socket, url_host
@@ -324,80 +324,29 @@ class Harness:
         :raises BrowserNotFound: no browser or WebDriver executable was found.
         :raises BrowserStartError: the browser did not launch, connect or load the page.
         """
-        self._require_ready("browser")
-        if self._loop is not None and asyncio._get_running_loop() is self._loop:
-            raise UsageError(
-                f"{self.name} serves its app in this thread's event loop, which a blocking "
-                "browser call would stop from answering: use 'await harness.abrowser()' here"
-            )
-        driver, launch = self._browsers.launch(overrides, "browser")
-        session = driver.open(launch)
-        try:
-            self._browsers.opened(session)
-        except BaseException:
-            self._browsers.close_here(session, stopping=True)
-            raise
-        return session.native
+        return self._browsers.open(overrides, self._loop)
 
     async def abrowser(self, **overrides: Any) -> Any:
         """As :meth:`browser`, in the running event loop: an async Playwright ``Page``,
         or a Selenium ``WebDriver`` opened in a worker thread so the loop keeps serving."""
-        self._require_ready("abrowser")
-        driver, launch = self._browsers.launch(overrides, "abrowser")
-        session = await driver.aopen(launch)
-        try:
-            self._browsers.opened(session)
-        except BaseException:
-            await self._aclose_session(session, stopping=True)
-            raise
-        return session.native
+        return await self._browsers.aopen(overrides)
 
     def close_browser(self, native: Any) -> None:
-        """Close one browser :meth:`browser` returned, before the harness stops.
+        """Close one browser :meth:`browser` returned, before the harness stops (on its thread).
 
-        For per-test pages on a longer-lived harness. Must run where the browser belongs.
+        For per-test pages on a longer-lived harness; also after a stop that could not
+        close a browser belonging to this thread.
         """
-        session = self._browsers.find(native)
-        if session.is_async:
-            raise UsageError(
-                "this browser came from abrowser(): use 'await harness.aclose_browser()'"
-            )
-        if session.owner.thread not in (None, threading.current_thread()):
-            raise UsageError(
-                f"this browser belongs to {session.owner}; close it there (Playwright's sync "
-                "objects work only on the thread that made them)"
-            )
-        self._browsers.close_here(session, stopping=False)
+        self._browsers.close(native)
 
     async def aclose_browser(self, native: Any) -> None:
         """Close one browser :meth:`abrowser` returned, before the harness stops."""
-        await self._aclose_session(self._browsers.find(native), stopping=False)
+        await self._browsers.aclose(self._browsers.find(native), stopping=False)
 
     @property
     def browser_sessions(self) -> tuple[BrowserSession, ...]:
         """The open browsers, oldest first, with their drivers and owners (for plugins)."""
         return self._browsers.sessions
-
-    def _require_ready(self, call: str) -> None:
-        if self._state is not State.READY:
-            hint = (
-                "start it first"
-                if self._state is State.INIT
-                else "a stopped harness does not start again; create a new Harness"
-                if self._state in (State.STOPPED, State.FAILED)
-                else "wait until start() returns"
-            )
-            raise UsageError(
-                f"{self.name} is {self._state.name}: {call}() needs a READY harness; {hint}"
-            )
-
-    async def _aclose_session(self, session: BrowserSession, *, stopping: bool) -> None:
-        if session.is_async:
-            if session.owner.loop is not asyncio.get_running_loop():
-                raise UsageError(f"this browser belongs to {session.owner}; close it there")
-            await self._browsers.aclose_here(session, stopping=stopping)
-        else:
-            await run_in_thread(lambda: self._browsers.close_here(session, stopping=stopping))
 
     # ------------------------------------------------------------------ internals
 

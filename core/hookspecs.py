@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .browsers import BrowserSession
     from .config import Config
+    from .drivers import BrowserSession
     from .harness import Harness
     from .lifecycle import State
     from .registry import DriverRegistry

@@ -30,14 +30,21 @@ import atexit
 import collections
 import concurrent.futures
 import contextlib
-import inspect
 import json
 import threading
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+
+from ._playwright_runtime import (
+    EXIT_GRACE,
+    call_with_defaults,
+    child_pids,
+    driver_processes,
+    terminate_tree,
+    watch_dispatcher,
+)
 
 __all__ = [
     "AsyncHost",
@@ -52,81 +59,10 @@ __all__ = [
 # Prepared pages kept per browser: one per context configuration in use, the oldest
 # dropped first. Two covers a harness plus one other running at once.
 PREPARED_LIMIT = 2
-# Seconds a driver may take to exit after its pipe closed, before it is terminated.
-EXIT_GRACE = 5.0
 
 _lock = threading.Lock()
 _sync_hosts: dict[threading.Thread, SyncHost] = {}
 _async_hosts: dict[asyncio.AbstractEventLoop, AsyncHost] = {}
-
-
-# Playwright's dispatcher greenlets, each with the loop it runs.
-_dispatchers: weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop] = (
-    weakref.WeakKeyDictionary()
-)
-_traced = threading.local()
-
-
-def _watch_dispatcher(dispatcher: Any, loop: asyncio.AbstractEventLoop) -> None:
-    """Mark ``loop`` running whenever this thread switches into ``dispatcher``.
-
-    The dispatcher is suspended inside ``loop.run_until_complete()``; resumed without
-    the mark, every ``asyncio.get_running_loop()`` in Playwright fails and the
-    connection dies. Playwright restores the mark after each sync call, which is what
-    breaks ``asyncio.run`` on the thread; with this trace the mark can be cleared
-    between tests and any later Playwright call still works.
-    """
-    import greenlet  # type: ignore[import-untyped]
-
-    _dispatchers[dispatcher] = loop
-    if not getattr(_traced, "installed", False):
-        previous = greenlet.settrace(None)
-
-        def trace(event: str, args: Any) -> None:
-            if event in ("switch", "throw"):
-                target_loop = _dispatchers.get(args[1])
-                if target_loop is not None and asyncio._get_running_loop() is None:
-                    asyncio._set_running_loop(target_loop)
-            if previous is not None:
-                previous(event, args)
-
-        greenlet.settrace(trace)
-        _traced.installed = True
-
-
-def _driver_processes(before: set[int]) -> list[psutil.Process]:
-    """Playwright driver processes this process started since ``before`` was taken."""
-    found = []
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            if child.pid not in before and "run-driver" in child.cmdline():
-                found.append(child)
-    return found
-
-
-def _child_pids() -> set[int]:
-    return {child.pid for child in psutil.Process().children()}
-
-
-def terminate_tree(parents: list[psutil.Process], grace: float = EXIT_GRACE) -> None:
-    """End processes and everything they started: terminate, wait, then kill.
-
-    psutil refuses to signal a process whose pid was reused since, so a driver that
-    exited long ago is never mistaken for a stranger.
-    """
-    processes: list[psutil.Process] = []
-    for parent in parents:
-        with contextlib.suppress(psutil.Error):
-            if parent.is_running():
-                processes += [*parent.children(recursive=True), parent]
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            process.terminate()
-    _, alive = psutil.wait_procs(processes, timeout=grace)
-    for process in alive:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
-    psutil.wait_procs(alive, timeout=grace)
 
 
 def context_key(options: dict[str, Any]) -> str:
@@ -219,10 +155,10 @@ class SyncHost(_Host):
         from playwright.sync_api import sync_playwright
 
         self.thread = threading.current_thread()
-        before = _child_pids()
+        before = child_pids()
         self.manager = sync_playwright()
         self.playwright = self.manager.start()
-        self.drivers = _driver_processes(before)
+        self.drivers = driver_processes(before)
         self.loop: asyncio.AbstractEventLoop = self.playwright._loop
         # Playwright writes files (screenshots, traces) through the loop's default
         # executor; one worker is plenty, and bounds the threads the host keeps.
@@ -232,7 +168,7 @@ class SyncHost(_Host):
         # Only now: the dispatcher is suspended inside the loop. (Marked while it is
         # about to start the loop, the loop would refuse to run.)
         self.dispatcher = self.playwright._dispatcher_fiber
-        _watch_dispatcher(self.dispatcher, self.loop)
+        watch_dispatcher(self.dispatcher, self.loop)
 
     @property
     def dead(self) -> bool:
@@ -318,10 +254,10 @@ class AsyncHost(_Host):
     async def start(self) -> None:
         from playwright.async_api import async_playwright
 
-        before = _child_pids()
+        before = child_pids()
         self.manager = async_playwright()
         self.playwright = await self.manager.start()
-        self.drivers = _driver_processes(before)
+        self.drivers = driver_processes(before)
         # A started async generator is finalised by the loop's shutdown_asyncgens(),
         # which asyncio.run() and pytest-asyncio call as the loop ends: the one hook
         # asyncio offers for "this loop is going away".
@@ -396,26 +332,6 @@ async def _close_driver_pipe(manager: Any) -> None:
         output.close()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(process.wait(), EXIT_GRACE)
-
-
-def call_with_defaults(method: Callable[..., Any], given: dict[str, Any]) -> Any:
-    """Call a Playwright implementation method, passing None for every option not given.
-
-    The implementation methods behind the sync API have no defaults; the sync API
-    passes None for each option it was not given, and so does this.
-    """
-    parameters = inspect.signature(method).parameters
-    unknown = sorted(set(given) - set(parameters))
-    if unknown:
-        raise TypeError(f"{method.__qualname__}() has no option {', '.join(unknown)}")
-    arguments = {
-        name: None
-        for name, parameter in parameters.items()
-        if parameter.default is parameter.empty
-        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
-    }
-    arguments.update(given)
-    return method(**arguments)
 
 
 def sync_host() -> SyncHost:
