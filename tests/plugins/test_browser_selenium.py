@@ -17,6 +17,7 @@ from liveharness import (
     BrowserNotFound,
     BrowserStartError,
     Harness,
+    InvalidConfigValue,
     State,
     hookimpl,
     wait_for_text,
@@ -99,6 +100,23 @@ def test_storage_of_the_same_origin_is_cleared_too() -> None:
     quit_reused_drivers()
 
 
+def test_storage_of_origins_the_test_left_is_cleared() -> None:
+    options = {"selenium": {"reuse": True}}
+    with harness(browsers=options) as h, Harness(app=DemoApp()) as other:
+        driver = h.browser()
+        driver.get(other.url)
+        driver.execute_script("localStorage.setItem('elsewhere', 'v')")
+        driver.get(h.url)
+    with (
+        harness(browsers=options) as h,
+        Harness(app=DemoApp(), port=int(other.url.rsplit(":", 1)[1])) as again,
+    ):
+        driver = h.browser()
+        driver.get(again.url)
+        assert driver.execute_script("return localStorage.length") == 0
+    quit_reused_drivers()
+
+
 def test_screenshots_for_plugins(tmp_path: Path) -> None:
     class Shots:
         @hookimpl
@@ -121,6 +139,11 @@ def test_an_async_harness_opens_the_driver_in_a_worker_thread() -> None:
 
     assert asyncio.run(main()) == HELLO
     assert browser_processes() == []
+
+
+def test_an_unknown_browser_name_is_a_configuration_error() -> None:
+    with pytest.raises(InvalidConfigValue, match=r"browsers.selenium.browser = 'safari'"):
+        harness(browsers={"selenium": {"browser": "safari"}})
 
 
 def test_a_missing_webdriver_is_not_found_and_never_downloaded(tmp_path: Path) -> None:
