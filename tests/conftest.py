@@ -133,9 +133,10 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-# Names of the processes a browser driver starts: Playwright's node driver, Chromium
-# (whose helpers are also "chromium" or "chrome"), chromedriver.
-BROWSER_PROCESS_NAMES = ("chrom", "node", "headless_shell")
+# Names of the processes a browser driver starts: Chromium (whose helpers are also
+# "chromium" or "chrome"), chromedriver, Playwright's headless shell; and Playwright's
+# driver, a node process (other node processes, a frontend's dev server, are not).
+BROWSER_PROCESS_NAMES = ("chrom", "headless_shell")
 
 
 def browser_processes() -> list[psutil.Process]:
@@ -145,7 +146,9 @@ def browser_processes() -> list[psutil.Process]:
         try:
             if child.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if any(part in child.name().lower() for part in BROWSER_PROCESS_NAMES):
+            name = child.name().lower()
+            playwright_driver = "node" in name and any("playwright" in a for a in child.cmdline())
+            if playwright_driver or any(part in name for part in BROWSER_PROCESS_NAMES):
                 found.append(child)
         except psutil.NoSuchProcess:
             continue
