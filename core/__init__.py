@@ -6,7 +6,14 @@ The public API is what this module exports; everything else may change.
 from __future__ import annotations
 
 from .config import Config, Option, Source
-from .drivers import OutputTail, ServerDriver, ServerLaunch
+from .drivers import (
+    FrontendDriver,
+    FrontendLaunch,
+    OutputTail,
+    ServeApp,
+    ServerDriver,
+    ServerLaunch,
+)
 from .errors import (
     AppAttributeError,
     AppFactoryError,
@@ -17,6 +24,8 @@ from .errors import (
     ConfigError,
     DriverUnavailable,
     DuplicateDriver,
+    FrontendBuildError,
+    FrontendStartError,
     InvalidConfigValue,
     InvalidTransition,
     LifecycleError,
@@ -51,6 +60,10 @@ __all__ = [
     "DriverRegistry",
     "DriverUnavailable",
     "DuplicateDriver",
+    "FrontendBuildError",
+    "FrontendDriver",
+    "FrontendLaunch",
+    "FrontendStartError",
     "Harness",
     "InvalidConfigValue",
     "InvalidTransition",
@@ -60,6 +73,7 @@ __all__ = [
     "OutputTail",
     "PluginError",
     "PortInUseError",
+    "ServeApp",
     "ServerDriver",
     "ServerLaunch",
     "ShutdownError",

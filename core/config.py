@@ -124,6 +124,9 @@ class Config:
     _values: dict[str, _Entry] = field(default_factory=dict)
     _drivers: dict[str, dict[str, dict[str, _Entry]]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
+    #: The folder the configuration was loaded for; relative paths given through the
+    #: environment or arguments are resolved against it.
+    cwd: Path = field(default_factory=Path.cwd)
 
     def __getitem__(self, key: str) -> Any:
         if key in DRIVER_TABLES:
@@ -150,6 +153,15 @@ class Config:
         if len(parts) == 3 and parts[0] in DRIVER_TABLES:
             return self._drivers[parts[0]][parts[1]][parts[2]].source
         return self._values[key].source
+
+    def folder_of(self, key: str) -> Path:
+        """The folder a relative path in ``key`` is resolved against: the folder of the
+        file that set it, else :attr:`cwd` (for the environment, arguments and defaults)."""
+        try:
+            folder = self.source_of(key).folder
+        except KeyError:
+            folder = None
+        return folder if folder is not None else self.cwd
 
     def items(self) -> Iterator[tuple[str, Any, Source]]:
         """Every value as ``(dotted key, value, source)``, core keys first."""
@@ -236,8 +248,11 @@ class _Loader:
     def set_driver(self, table: str, name: str, key: str, entry: _Entry) -> None:
         self.drivers.setdefault(table, {}).setdefault(name, {})[key] = entry
 
-    def merge_table(self, data: Mapping[str, Any], describe: Any, kind: str) -> None:
-        """Merge a mapping of core keys and driver tables; ``describe(path)`` names a table."""
+    def merge_table(
+        self, data: Mapping[str, Any], describe: Any, kind: str, folder: Path | None = None
+    ) -> None:
+        """Merge a mapping of core keys and driver tables; ``describe(path)`` names a table,
+        ``folder`` is that of the file they come from."""
         if not isinstance(data, Mapping):
             raise InvalidConfigValue(
                 f"{describe(())} must be a table, not {type(data).__name__}",
@@ -247,13 +262,15 @@ class _Loader:
             )
         for key, value in data.items():
             if key in DRIVER_TABLES:
-                self._merge_driver_table(key, value, describe, kind)
+                self._merge_driver_table(key, value, describe, kind, folder)
             elif key in _CORE:
-                self.set_core(key, value, Source(kind, describe(())))
+                self.set_core(key, value, Source(kind, describe(()), folder))
             else:
                 raise _unknown_key(key, Source(kind, describe(())), _known_keys())
 
-    def _merge_driver_table(self, table: str, value: Any, describe: Any, kind: str) -> None:
+    def _merge_driver_table(
+        self, table: str, value: Any, describe: Any, kind: str, folder: Path | None = None
+    ) -> None:
         source = describe((table,))
         if not isinstance(value, Mapping):
             raise InvalidConfigValue(
@@ -272,7 +289,7 @@ class _Loader:
                     source=where,
                 )
             for key, option_value in options.items():
-                self.set_driver(table, name, key, _Entry(option_value, Source(kind, where)))
+                self.set_driver(table, name, key, _Entry(option_value, Source(kind, where, folder)))
 
     def merge_environment(self, environ: Mapping[str, str]) -> None:
         for variable in sorted(environ):
@@ -329,6 +346,7 @@ def load_config(
                 section,
                 lambda path, p=pyproject: f"{p} [{'.'.join(('tool', 'liveharness', *path))}]",
                 "pyproject",
+                pyproject.parent,
             )
 
     explicit = environ.get(ENV_PREFIX + "CONFIG_FILE")
@@ -346,6 +364,7 @@ def load_config(
             read_toml(own),
             lambda path, p=own: f"{p}" + (f" [{'.'.join(path)}]" if path else ""),
             "file",
+            own.resolve().parent,
         )
 
     loader.merge_environment(environ)
@@ -359,4 +378,4 @@ def load_config(
         else:
             raise _unknown_key(key, source, _known_keys())
 
-    return Config(loader.values, loader.drivers, tuple(files))
+    return Config(loader.values, loader.drivers, tuple(files), cwd=start)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import shutil
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pluggy
 
 from .apploader import load_app_spec
 from .config import Config, load_config
-from .drivers import ServerDriver, ServerLaunch
+from .drivers import FrontendDriver, FrontendLaunch, ServerDriver, ServerLaunch
 from .errors import (
     BackendStartError,
     ConfigError,
+    FrontendStartError,
     InvalidTransition,
     LifecycleError,
     ShutdownError,
@@ -85,8 +90,20 @@ class Harness:
         self._server_options = config.driver_options(
             "server", config.server, getattr(self._server_info.driver_class, "options", ())
         )
+        self._frontend_info: DriverInfo | None = None
+        self._frontend_options: dict[str, Any] = {}
+        if config.frontend is not None:
+            self._frontend_info = self.registry.get(
+                "frontend", config.frontend, source=str(config.source_of("frontend"))
+            )
+            frontend_class = self._frontend_info.driver_class
+            self._frontend_options = config.driver_options(
+                "frontend", config.frontend, getattr(frontend_class, "options", ())
+            )
+            if issubclass(frontend_class, FrontendDriver):
+                frontend_class.check_options(self._frontend_options, self._describe_frontend_option)
         kind: DriverKind
-        for kind in ("frontend", "browser"):
+        for kind in ("browser",):
             name = config[kind]
             if name is not None:
                 self.registry.get(kind, name, source=str(config.source_of(kind)))
@@ -99,6 +116,8 @@ class Harness:
         self._undo: list[UndoStep] = []
         self._server: ServerDriver | None = None
         self._backend_url: str | None = None
+        self._frontend: FrontendDriver | None = None
+        self._frontend_url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
@@ -126,7 +145,33 @@ class Harness:
     @property
     def url(self) -> str:
         """Where a browser should go: the frontend's URL, or the backend's while there is no frontend."""
+        if self._frontend_url is not None:
+            return self._frontend_url
         return self.backend_url
+
+    @property
+    def frontend_url(self) -> str | None:
+        """The frontend's base URL once it answers; ``None`` with no frontend configured."""
+        return self._frontend_url
+
+    @property
+    def frontend(self) -> FrontendDriver | None:
+        """The frontend driver, once the frontend phase has begun."""
+        return self._frontend
+
+    @property
+    def frontend_output(self) -> list[str]:
+        """The last lines (up to 1000) the frontend's processes wrote, colour codes removed."""
+        return self._frontend.output.tail(1000) if self._frontend is not None else []
+
+    @property
+    def frontend_log(self) -> Path | None:
+        """The file holding everything the frontend's processes wrote, while it exists.
+
+        By default it is in the harness's private temporary folder, removed at stop;
+        the frontend's ``log_file`` option keeps it elsewhere.
+        """
+        return self._frontend.log_path if self._frontend is not None else None
 
     @property
     def server(self) -> ServerDriver | None:
@@ -181,6 +226,7 @@ class Harness:
             self._enter(State.BACKEND_UP)
             # The frontend step is entered even with no frontend, so every observer
             # sees the same sequence.
+            await self._start_frontend()
             self._enter(State.FRONTEND_UP)
             self._enter(State.READY)
         except BaseException as exc:
@@ -353,18 +399,27 @@ class Harness:
         self._backend_url = f"http://{url_host(config.host)}:{port}"
 
         app, app_spec = self._load_app()
+        driver = self._server_driver(app, app_spec, sock, self._backend_url)
+        self._server = driver
+        self._undo.append(("backend", driver.stop))
+        await self._await_server(driver, State.BACKEND_UP, "backend")
+
+    def _server_driver(self, app: Any, app_spec: str | None, sock: Any, url: str) -> ServerDriver:
         launch = ServerLaunch(
             app=app,
             app_spec=app_spec,
             sock=sock,
-            url=self._backend_url,
+            url=url,
             options=self._server_options,
-            startup_timeout=config.startup_timeout,
-            shutdown_timeout=config.shutdown_timeout,
+            startup_timeout=self.config.startup_timeout,
+            shutdown_timeout=self.config.shutdown_timeout,
         )
         driver: ServerDriver = self._server_info.driver_class(launch)
-        self._server = driver
-        self._undo.append(("backend", driver.stop))
+        return driver
+
+    async def _await_server(self, driver: ServerDriver, phase: State, component: str) -> None:
+        """Start ``driver`` and wait for its ready event; name the phase and component on failure."""
+        config = self.config
         name = self._server_info.name
         try:
             await asyncio.wait_for(driver.start(), config.startup_timeout)
@@ -372,8 +427,8 @@ class Harness:
             raise StartupTimeout(
                 f"server {name!r} did not become ready within startup_timeout = "
                 f"{config.startup_timeout:g} s (from {config.source_of('startup_timeout')})",
-                phase=State.BACKEND_UP.name,
-                component="backend",
+                phase=phase.name,
+                component=component,
                 output_tail=driver.output.tail(),
             ) from exc
         except LifecycleError as exc:
@@ -383,10 +438,118 @@ class Harness:
         except Exception as exc:
             raise BackendStartError(
                 f"server {name!r} failed to start: {type(exc).__name__}: {exc}",
-                phase=State.BACKEND_UP.name,
-                component="backend",
+                phase=phase.name,
+                component=component,
                 output_tail=driver.output.tail(),
             ) from exc
+
+    # ------------------------------------------------------------------ frontend
+
+    def _describe_frontend_option(self, option: str) -> str:
+        key = f"frontends.{self.config.frontend}.{option}"
+        try:
+            source = str(self.config.source_of(key))
+        except KeyError:
+            source = "the default"
+        return f"{key} from {source}"
+
+    def _frontend_base_dir(self) -> Path:
+        # Relative paths are taken from the folder of the file that set the frontend's
+        # working directory (or, with none set, of the file that chose the frontend).
+        key = f"frontends.{self.config.frontend}.cwd"
+        try:
+            self.config.source_of(key)
+        except KeyError:
+            key = "frontend"
+        return self.config.folder_of(key)
+
+    async def _start_frontend(self) -> None:
+        info = self._frontend_info
+        if info is None:
+            return
+        self._failed_phase = State.FRONTEND_UP.name
+        config = self.config
+        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
+        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{self.name}-"))
+        self._undo.append(("frontend temporary folder", _remover(workdir)))
+        backend = urlsplit(self.backend_url)
+        launch = FrontendLaunch(
+            backend_url=self.backend_url,
+            runtime={
+                "backend_url": self.backend_url,
+                "backend_host": url_host(config.host),
+                "backend_port": str(backend.port),
+            },
+            options=self._frontend_options,
+            base_dir=self._frontend_base_dir(),
+            workdir=workdir,
+            describe=self._describe_frontend_option,
+            serve=self._serve_app,
+            startup_timeout=config.startup_timeout,
+            shutdown_timeout=config.shutdown_timeout,
+            harness_name=self.name,
+        )
+        driver: FrontendDriver = info.driver_class(launch)
+        self._frontend = driver
+        self._undo.append(("frontend", driver.stop))
+        timeout = driver.startup_timeout
+        try:
+            url = await asyncio.wait_for(driver.start(), timeout)
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise StartupTimeout(
+                f"frontend {info.name!r} did not become ready within {timeout:g} s "
+                f"(startup_timeout = {config.startup_timeout:g} s from "
+                f"{config.source_of('startup_timeout')})",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
+                output_tail=driver.output.tail(),
+            ) from exc
+        except LifecycleError as exc:
+            if not exc.output_tail:
+                exc.output_tail = tuple(driver.output.tail())
+            raise
+        except Exception as exc:
+            raise FrontendStartError(
+                f"frontend {info.name!r} failed to start: {type(exc).__name__}: {exc}",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
+                output_tail=driver.output.tail(),
+            ) from exc
+        self._frontend_url = url.rstrip("/")
+
+    async def _serve_app(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> ServerDriver:
+        """Serve ``app`` for the frontend through the configured server driver (see ServeApp)."""
+        name = self._server_info.name
+        try:
+            sock = bind_listening_socket(host, port)
+        except BackendStartError as exc:
+            raise FrontendStartError(
+                f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
+            ) from exc
+        try:
+            driver = self._server_driver(
+                app, None, sock, f"http://{url_host(host)}:{sock.getsockname()[1]}"
+            )
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            await self._await_server(driver, State.FRONTEND_UP, "frontend")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await driver.stop()
+            sock.close()
+            if isinstance(exc, BackendStartError):
+                raise FrontendStartError(
+                    f"server {name!r} failed to serve the frontend: {exc.message}",
+                    phase=State.FRONTEND_UP.name,
+                    component="frontend",
+                    output_tail=exc.output_tail,
+                ) from exc
+            raise
+        return driver
 
     async def _run_undo(self) -> list[BaseException]:
         failures: list[BaseException] = []
@@ -444,6 +607,13 @@ def _aggregate(failures: Sequence[BaseException]) -> ShutdownError:
     error = ShutdownError(f"{len(failures)} steps of stopping failed ({names})", failures=failures)
     error.__cause__ = failures[0]
     return error
+
+
+def _remover(folder: Path) -> Callable[[], Awaitable[None]]:
+    async def remove() -> None:
+        shutil.rmtree(folder)
+
+    return remove
 
 
 def _closer(sock: Any) -> Callable[[], Awaitable[None]]:

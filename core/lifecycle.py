@@ -93,7 +93,9 @@ class Timeline:
 
     def durations(self) -> list[tuple[State, float]]:
         """Seconds spent reaching each state from the one before it, in order."""
-        return [(b.state, b.at - a.at) for a, b in zip(self._entries, self._entries[1:], strict=False)]
+        return [
+            (b.state, b.at - a.at) for a, b in zip(self._entries, self._entries[1:], strict=False)
+        ]
 
     def __repr__(self) -> str:
         parts = ", ".join(

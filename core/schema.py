@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import InvalidConfigValue
+from .templating import check_template
 
 __all__ = ["DEFAULT", "ENV_PREFIX", "Option", "Source", "reference_markdown"]
 
@@ -24,10 +26,13 @@ class Source:
 
     :param kind: ``"default"``, ``"pyproject"``, ``"file"``, ``"env"`` or ``"argument"``.
     :param where: the words an error message uses: a file and table, a variable, an argument.
+    :param folder: the folder of the file the value came from, against which a relative
+        path in it is resolved; ``None`` for the environment, arguments and defaults.
     """
 
     kind: str
     where: str
+    folder: Path | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.where
@@ -40,13 +45,16 @@ DEFAULT = Source("default", "the default")
 class Option:
     """One configuration key: its type, default and documentation.
 
-    :param type: ``str``, ``int``, ``float``, ``bool`` or ``list`` (a list of strings).
+    :param type: ``str``, ``int``, ``float``, ``bool``, ``list`` (a list of strings) or
+        ``dict`` (a table of strings, e.g. environment variables).
     :param nullable: ``None`` is accepted (``"none"`` or an empty string in the environment).
     :param choices: the accepted values, if only some are.
     :param minimum: the smallest accepted number.
     :param maximum: the largest accepted number.
     :param objects_from_arguments: a keyword argument may pass any object (``app=`` takes
         the app itself), while files and the environment must give the declared type.
+    :param templated: its strings may name run-time values such as ``{backend_url}``
+        (see :mod:`liveharness.templating`); unknown placeholders are rejected.
     """
 
     name: str
@@ -58,10 +66,13 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     objects_from_arguments: bool = False
+    templated: bool = False
 
     @property
     def type_name(self) -> str:
-        name = {list: "list of strings", float: "number"}.get(self.type, self.type.__name__)
+        name = {list: "list of strings", dict: "table of strings", float: "number"}.get(
+            self.type, self.type.__name__
+        )
         if self.choices is not None:
             name = "one of " + ", ".join(repr(c) for c in self.choices)
         return f"{name} or none" if self.nullable else name
@@ -84,10 +95,17 @@ class Option:
                 return float(stripped)
             if self.type is list:
                 return [item.strip() for item in stripped.split(",") if item.strip()]
+            if self.type is dict:
+                # NAME=VALUE pairs separated by commas; a value keeps any further '='.
+                pairs = [item.split("=", 1) for item in stripped.split(",") if item.strip()]
+                if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+                    raise ValueError
+                return {name.strip(): value.strip() for name, value in pairs}
         except ValueError:
-            accepted = (
-                "one of 1/0, true/false, yes/no, on/off" if self.type is bool else self.type_name
-            )
+            accepted = {
+                bool: "one of 1/0, true/false, yes/no, on/off",
+                dict: "comma-separated NAME=VALUE pairs",
+            }.get(self.type, self.type_name)
             raise InvalidConfigValue(
                 f"{key} = {text!r} from {source} is not a valid {self.type_name}; expected {accepted}",
                 key=key,
@@ -128,6 +146,15 @@ class Option:
                     else "has an item that is not a string"
                 )
             value = list(value)
+        elif self.type is dict:
+            if not isinstance(value, dict):
+                raise bad(f"is a {type(value).__name__}")
+            wrong = [
+                k for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)
+            ]
+            if wrong:
+                raise bad(f"has a value that is not a string ({wrong[0]!r})")
+            value = dict(value)
         elif not isinstance(value, self.type) or (
             self.type is not bool and isinstance(value, bool)
         ):
@@ -140,6 +167,8 @@ class Option:
             raise bad(f"is below the minimum {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
             raise bad(f"is above the maximum {self.maximum:g}")
+        if self.templated:
+            check_template(value, key=key, source=str(source))
         return value
 
 

@@ -26,7 +26,9 @@ def test_every_hook_is_in_the_hook_reference() -> None:
 def test_configuration_reference_is_generated_from_the_schema() -> None:
     text = (DOCS / "configuration.md").read_text()
     assert reference_markdown() in text, "regenerate the core table in docs/configuration.md"
-    uvicorn_table = reference_markdown(UvicornDriver.options, env_prefix="LIVEHARNESS_SERVERS__UVICORN__")
+    uvicorn_table = reference_markdown(
+        UvicornDriver.options, env_prefix="LIVEHARNESS_SERVERS__UVICORN__"
+    )
     assert uvicorn_table in text, "regenerate the servers.uvicorn table in docs/configuration.md"
 
 
@@ -37,7 +39,8 @@ def test_every_error_class_is_in_the_troubleshooting_table() -> None:
     errors = [
         name
         for name in public_names
-        if isinstance(getattr(liveharness, name), type) and issubclass(getattr(liveharness, name), LiveHarnessError)
+        if isinstance(getattr(liveharness, name), type)
+        and issubclass(getattr(liveharness, name), LiveHarnessError)
     ]
     assert len(errors) > 15
     for name in errors:
