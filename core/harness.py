@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import shutil
 import tempfile
 import threading
@@ -470,7 +471,8 @@ class Harness:
         self._failed_phase = State.FRONTEND_UP.name
         config = self.config
         # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
-        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{self.name}-"))
+        # The pid in the name says whose it is, should one ever be left behind.
+        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
         self._undo.append(("frontend temporary folder", _remover(workdir)))
         backend = urlsplit(self.backend_url)
         launch = FrontendLaunch(

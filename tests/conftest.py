@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from liveharness import Harness
@@ -36,6 +43,139 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"hello"})
+
+
+async def api_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The fixture frontend's backend: ``GET /api/hello`` answers JSON, to any origin."""
+    if scope["type"] == "lifespan":
+        return await hello_app(scope, receive, send)
+    found = scope["path"] == "/api/hello"
+    body = json.dumps({"message": "hello from the backend"} if found else {"error": "no"})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [
+                (b"content-type", b"application/json"),
+                # The page comes from the frontend's origin, the answer from the backend's.
+                (b"access-control-allow-origin", b"*"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VITE_APP = FIXTURES / "vite-app"
+FAKE_DEVSERVER = str(FIXTURES / "fake_devserver.py")
+
+
+def fake_devserver(*arguments: str) -> list[str]:
+    """The command of the stand-in dev server, with its misbehaviour flags."""
+    return [sys.executable, FAKE_DEVSERVER, *arguments]
+
+
+@pytest.fixture
+def vite_project(tmp_path: Path) -> Path:
+    """A private copy of the Vite fixture app (its node_modules linked, not copied)."""
+    if not (VITE_APP / "node_modules" / ".bin" / "vite").exists():
+        pytest.fail(
+            "the Vite fixture app is not installed: run "
+            "`npm ci --prefix tests/fixtures/vite-app` (.ci/run does it)"
+        )
+    project = tmp_path / "vite-app"
+    project.mkdir()
+    for name in ("index.html", "package.json", "vite.config.js"):
+        shutil.copy(VITE_APP / name, project / name)
+    shutil.copytree(VITE_APP / "src", project / "src")
+    (project / "node_modules").symlink_to(VITE_APP / "node_modules")
+    return project
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (an ended process whose parent has not reaped it)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def descendants() -> list[psutil.Process]:
+    """The live descendants of the test process."""
+    return [p for p in psutil.Process().children(recursive=True) if alive(p)]
+
+
+def _harness_temp_dirs() -> set[str]:
+    # Only this process's: other test runs may share the temporary folder.
+    mine = f"liveharness-{os.getpid()}-"
+    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith(mine)}
+
+
+class Leftovers:
+    """What a frontend test left behind: processes and temporary folders, on top of
+    the threads and file descriptors :class:`Leaks` checks."""
+
+    def __init__(self) -> None:
+        self.temp_dirs = _harness_temp_dirs()
+        self.processes = {p.pid for p in descendants()}
+        self.seen: list[psutil.Process] = []
+
+    def remember_descendants(self) -> list[psutil.Process]:
+        """Note the current descendants; :meth:`check` requires each to have ended."""
+        found = descendants()
+        self.seen.extend(found)
+        return found
+
+    def check(self) -> None:
+        survivors = [p for p in [*self.seen, *descendants()] if alive(p)]
+        survivors = [p for p in survivors if p.pid not in self.processes]
+        for process in survivors:  # do not let one failure leak into the next tests
+            with contextlib.suppress(psutil.Error, OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
+        assert not survivors, f"processes left running: {survivors}"
+        new_dirs = _harness_temp_dirs() - self.temp_dirs
+        assert not new_dirs, f"temporary folders left behind: {new_dirs}"
+
+
+@pytest.fixture
+def leftovers(leaks: Leaks) -> Iterator[Leftovers]:
+    """Fails the test if it leaves a process, a temporary folder, a thread or an fd behind."""
+    tracker = Leftovers()
+    yield tracker
+    tracker.check()
+
+
+def dump_dom(url: str, profile: Path) -> str:
+    """The page at ``url`` as headless Chromium renders it once its scripts have run."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={profile}",
+        # Lets the page's fetch() finish before the DOM is printed, without a fixed wait.
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return out
 
 
 def port_refuses(url: str) -> bool:
