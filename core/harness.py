@@ -19,7 +19,7 @@ import pluggy
 
 from .apploader import load_app_spec
 from .config import Config, load_config
-from .drivers import FrontendDriver, FrontendLaunch, ServerDriver, ServerLaunch
+from .drivers import FrontendDriver, ServerDriver, ServerLaunch
 from .errors import (
     BackendStartError,
     ConfigError,
@@ -31,6 +31,7 @@ from .errors import (
     StartupTimeout,
     UsageError,
 )
+from .frontendphase import frontend_launch, select_frontend, wait_for_frontend
 from .lifecycle import State, Timeline, check_transition
 from .loopthread import LoopThread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
@@ -91,18 +92,7 @@ class Harness:
         self._server_options = config.driver_options(
             "server", config.server, getattr(self._server_info.driver_class, "options", ())
         )
-        self._frontend_info: DriverInfo | None = None
-        self._frontend_options: dict[str, Any] = {}
-        if config.frontend is not None:
-            self._frontend_info = self.registry.get(
-                "frontend", config.frontend, source=str(config.source_of("frontend"))
-            )
-            frontend_class = self._frontend_info.driver_class
-            self._frontend_options = config.driver_options(
-                "frontend", config.frontend, getattr(frontend_class, "options", ())
-            )
-            if issubclass(frontend_class, FrontendDriver):
-                frontend_class.check_options(self._frontend_options, self._describe_frontend_option)
+        self._frontend_info, self._frontend_options = select_frontend(config, self.registry)
         kind: DriverKind
         for kind in ("browser",):
             name = config[kind]
@@ -446,78 +436,28 @@ class Harness:
 
     # ------------------------------------------------------------------ frontend
 
-    def _describe_frontend_option(self, option: str) -> str:
-        key = f"frontends.{self.config.frontend}.{option}"
-        try:
-            source = str(self.config.source_of(key))
-        except KeyError:
-            source = "the default"
-        return f"{key} from {source}"
-
-    def _frontend_base_dir(self) -> Path:
-        # Relative paths are taken from the folder of the file that set the frontend's
-        # working directory (or, with none set, of the file that chose the frontend).
-        key = f"frontends.{self.config.frontend}.cwd"
-        try:
-            self.config.source_of(key)
-        except KeyError:
-            key = "frontend"
-        return self.config.folder_of(key)
-
     async def _start_frontend(self) -> None:
         info = self._frontend_info
         if info is None:
             return
         self._failed_phase = State.FRONTEND_UP.name
-        config = self.config
         # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
         # The pid in the name says whose it is, should one ever be left behind.
         workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
         self._undo.append(("frontend temporary folder", _remover(workdir)))
-        backend = urlsplit(self.backend_url)
-        launch = FrontendLaunch(
+        launch = frontend_launch(
+            self.config,
+            self._frontend_options,
             backend_url=self.backend_url,
-            runtime={
-                "backend_url": self.backend_url,
-                "backend_host": url_host(config.host),
-                "backend_port": str(backend.port),
-            },
-            options=self._frontend_options,
-            base_dir=self._frontend_base_dir(),
+            backend_port=urlsplit(self.backend_url).port or 0,
             workdir=workdir,
-            describe=self._describe_frontend_option,
             serve=self._serve_app,
-            startup_timeout=config.startup_timeout,
-            shutdown_timeout=config.shutdown_timeout,
             harness_name=self.name,
         )
         driver: FrontendDriver = info.driver_class(launch)
         self._frontend = driver
         self._undo.append(("frontend", driver.stop))
-        timeout = driver.startup_timeout
-        try:
-            url = await asyncio.wait_for(driver.start(), timeout)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise StartupTimeout(
-                f"frontend {info.name!r} did not become ready within {timeout:g} s "
-                f"(startup_timeout = {config.startup_timeout:g} s from "
-                f"{config.source_of('startup_timeout')})",
-                phase=State.FRONTEND_UP.name,
-                component="frontend",
-                output_tail=driver.output.tail(),
-            ) from exc
-        except LifecycleError as exc:
-            if not exc.output_tail:
-                exc.output_tail = tuple(driver.output.tail())
-            raise
-        except Exception as exc:
-            raise FrontendStartError(
-                f"frontend {info.name!r} failed to start: {type(exc).__name__}: {exc}",
-                phase=State.FRONTEND_UP.name,
-                component="frontend",
-                output_tail=driver.output.tail(),
-            ) from exc
-        self._frontend_url = url.rstrip("/")
+        self._frontend_url = await wait_for_frontend(driver, info.name, self.config)
 
     async def _serve_app(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> ServerDriver:
         """Serve ``app`` for the frontend through the configured server driver (see ServeApp)."""

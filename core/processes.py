@@ -23,7 +23,8 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import psutil
+# psutil ships no type information; types-psutil, where installed, makes the ignore unused.
+import psutil  # type: ignore[import-untyped, unused-ignore]
 
 __all__ = [
     "ChildProcess",
@@ -284,7 +285,7 @@ class ChildProcess:
 
 def _alive(process: psutil.Process) -> bool:
     try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from liveharness import (
     FrontendDriver,
+    FrontendLaunch,
     FrontendStartError,
     InvalidConfigValue,
     Option,
@@ -152,7 +153,7 @@ class DevFrontend(FrontendDriver):
                     source=describe("url_pattern"),
                 ) from None
 
-    def __init__(self, launch: Any) -> None:
+    def __init__(self, launch: FrontendLaunch) -> None:
         super().__init__(launch)
         opts = launch.options
         self.cwd = (launch.base_dir / opts["cwd"]).resolve()

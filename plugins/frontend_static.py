@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from liveharness import (
     FrontendBuildError,
     FrontendDriver,
+    FrontendLaunch,
     FrontendStartError,
     Option,
     ServerDriver,
@@ -144,7 +145,7 @@ class StaticFrontend(FrontendDriver):
         Option("watchdog", bool, True, "End the build if the test process dies, even by SIGKILL."),
     )
 
-    def __init__(self, launch: Any) -> None:
+    def __init__(self, launch: FrontendLaunch) -> None:
         super().__init__(launch)
         opts = launch.options
         self.cwd = (launch.base_dir / opts["cwd"]).resolve()

@@ -189,7 +189,7 @@ def test_watchdog_ends_the_frontend_when_the_owner_is_killed(mode: str, tmp_path
 
 @pytest.mark.asyncio
 async def test_watchdog_closed_normally_ends_nothing(tmp_path: Path) -> None:
-    sleeper = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    sleeper = subprocess.Popen(["sleep", "600"], start_new_session=True)  # noqa: ASYNC220
     try:
         watchdog = Watchdog(grace=1)
         watchdog.watch(sleeper.pid)

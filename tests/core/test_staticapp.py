@@ -55,7 +55,8 @@ def served(site: Path) -> Iterator[Harness]:
 def raw_get(url: str, target: str) -> tuple[int, str]:
     """Send ``GET target`` exactly as written (no client-side normalisation)."""
     parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
+    assert parts.hostname is not None
+    assert parts.port is not None
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(
             f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode(
@@ -150,7 +151,14 @@ def test_resolve_confines_paths(site: Path) -> None:
     app = StaticFiles(site)
     assert app.resolve("/assets/app.js") == (str(site / "assets" / "app.js"), True)
     assert app.resolve("/nothing/here") == (None, True)
-    for escaping in ("/../secret", "/a/../../secret", "/leak", "/outside/secret", "/x\x00", "/..\\x"):
+    for escaping in (
+        "/../secret",
+        "/a/../../secret",
+        "/leak",
+        "/outside/secret",
+        "/x\x00",
+        "/..\\x",
+    ):
         assert app.resolve(escaping) == (None, False), escaping
 
 

@@ -13,7 +13,11 @@ from liveharness.config import load_config
 from liveharness.schema import Option
 from liveharness.templating import check_template, render
 
-VALUES = {"backend_url": "http://127.0.0.1:8123", "backend_host": "127.0.0.1", "backend_port": "8123"}
+VALUES = {
+    "backend_url": "http://127.0.0.1:8123",
+    "backend_host": "127.0.0.1",
+    "backend_port": "8123",
+}
 
 
 def test_render_fills_placeholders_and_keeps_literal_braces() -> None:
@@ -72,7 +76,9 @@ def test_frontend_options_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_unknown_frontend_lists_the_registered_ones() -> None:
-    with pytest.raises(UnknownDriver, match="registered frontends: 'dev', 'static'; did you mean 'static'"):
+    with pytest.raises(
+        UnknownDriver, match="registered frontends: 'dev', 'static'; did you mean 'static'"
+    ):
         Harness(app=hello_app, frontend="statc")
 
 

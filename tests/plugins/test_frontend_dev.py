@@ -115,9 +115,8 @@ def test_vite_page_shows_the_backend_answer_in_a_browser(
 @pytest.mark.node
 @pytest.mark.asyncio
 async def test_vite_in_the_callers_event_loop(vite_project: Path) -> None:
-    async with vite_harness(vite_project) as h:
-        async with httpx.AsyncClient() as client:
-            assert (await client.get(h.url)).status_code == 200
+    async with vite_harness(vite_project) as h, httpx.AsyncClient() as client:
+        assert (await client.get(h.url)).status_code == 200
     assert h.state is State.STOPPED
 
 
@@ -137,8 +136,14 @@ def test_default_patterns_find_the_url_of_each_dev_server(banner: str) -> None:
         ("  ➜  Local:   http://localhost:5173/", "http://localhost:5173/"),
         ("   - Local:        http://localhost:3000", "http://localhost:3000"),
         ("<i> [webpack-dev-server] Loopback: http://localhost:8080/", "http://localhost:8080/"),
-        ("[react-router-serve] http://localhost:3000 (http://10.0.0.2:3000)", "http://localhost:3000"),
-        ("ready - started server on 0.0.0.0:3000, url: http://localhost:3000", "http://localhost:3000"),
+        (
+            "[react-router-serve] http://localhost:3000 (http://10.0.0.2:3000)",
+            "http://localhost:3000",
+        ),
+        (
+            "ready - started server on 0.0.0.0:3000, url: http://localhost:3000",
+            "http://localhost:3000",
+        ),
         ("┃ Local    http://localhost:4321/", "http://localhost:4321/"),
     ],
 )
@@ -173,7 +178,9 @@ def test_custom_url_pattern_and_templated_command() -> None:
 
 def test_command_not_found() -> None:
     h = dev_harness(["no-such-dev-server-xyz", "--port", "0"], startup_timeout=60)
-    with pytest.raises(FrontendStartError, match="'no-such-dev-server-xyz' was not found on PATH") as info:
+    with pytest.raises(
+        FrontendStartError, match="'no-such-dev-server-xyz' was not found on PATH"
+    ) as info:
         h.start()
     assert "frontends.dev.command from argument frontends=" in str(info.value)
     assert info.value.phase == "FRONTEND_UP"
@@ -191,7 +198,9 @@ def test_missing_working_directory(tmp_path: Path) -> None:
 def test_command_exiting_at_once_fails_with_its_code_and_output() -> None:
     # startup_timeout is long: the start must fail because the process exited, not time out.
     h = dev_harness(fake_devserver("--exit", "3"), startup_timeout=60)
-    with pytest.raises(FrontendStartError, match="exited with code 3 before printing its URL") as info:
+    with pytest.raises(
+        FrontendStartError, match="exited with code 3 before printing its URL"
+    ) as info:
         h.start()
     assert not isinstance(info.value, StartupTimeout)
     assert "error: something essential is missing" in info.value.output_tail
@@ -210,7 +219,9 @@ def test_command_exiting_after_printing_its_url() -> None:
 
 def test_no_url_within_startup_timeout_carries_the_output_tail() -> None:
     h = dev_harness(fake_devserver("--silent"), startup_timeout=1.0)
-    with pytest.raises(StartupTimeout, match="frontend 'dev' did not become ready within 1 s") as info:
+    with pytest.raises(
+        StartupTimeout, match="frontend 'dev' did not become ready within 1 s"
+    ) as info:
         h.start()
     assert info.value.component == "frontend"
     assert "compiling forever, never listening" in info.value.output_tail
@@ -254,7 +265,7 @@ def test_bad_configuration_fails_before_anything_starts(
 
 
 def test_stop_ends_the_whole_process_tree(leftovers: Leftovers) -> None:
-    with dev_harness(fake_devserver("--children", "2")) as h:
+    with dev_harness(fake_devserver("--children", "2")):
         processes = leftovers.remember_descendants()
         # the stand-in, its two children and the watchdog
         assert len(processes) >= 4
@@ -279,7 +290,7 @@ def test_a_descendant_outside_the_group_is_ended_too(leftovers: Leftovers) -> No
         "-c",
         "setsid sleep 600 & exec " + " ".join(fake_devserver()),
     ]
-    with dev_harness(command) as h:
+    with dev_harness(command):
         processes = leftovers.remember_descendants()
         assert any(p.name() == "sleep" for p in processes)
     assert not any(alive(p) for p in processes)
@@ -340,9 +351,9 @@ def test_log_file_option_keeps_the_output(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_probe_retries_until_the_server_answers() -> None:
     # A URL printed a moment before the server listens: the bounded backoff bridges it.
-    from liveharness.probe import probe_until_ok
-
     import socket
+
+    from liveharness.probe import probe_until_ok
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -154,7 +154,9 @@ def test_build_command_not_found(tmp_path: Path) -> None:
 
 
 def test_failing_build_reports_its_output(tmp_path: Path) -> None:
-    build = python_build("import sys; print('src/main.ts:3:1 error: unexpected token'); sys.exit(2)")
+    build = python_build(
+        "import sys; print('src/main.ts:3:1 error: unexpected token'); sys.exit(2)"
+    )
     h = static_harness(tmp_path, build_command=build, startup_timeout=60)
     with pytest.raises(FrontendBuildError, match="the build exited with code 2") as info:
         h.start()
@@ -164,7 +166,9 @@ def test_failing_build_reports_its_output(tmp_path: Path) -> None:
 
 def test_build_without_its_output_folder(tmp_path: Path) -> None:
     h = static_harness(tmp_path, build_command=python_build("print('built nothing')"))
-    with pytest.raises(FrontendBuildError, match="the build succeeded but wrote no output folder .*dist"):
+    with pytest.raises(
+        FrontendBuildError, match="the build succeeded but wrote no output folder .*dist"
+    ):
         h.start()
 
 
@@ -197,7 +201,9 @@ def test_missing_not_found_page(tmp_path: Path) -> None:
 def test_build_timeout_ends_the_build(tmp_path: Path, leftovers: Leftovers) -> None:
     build = python_build("import time; print('bundling...', flush=True); time.sleep(600)")
     h = static_harness(tmp_path, build_command=build, build_timeout=0.5)
-    with pytest.raises(StartupTimeout, match="the build did not finish within build_timeout = 0.5 s") as info:
+    with pytest.raises(
+        StartupTimeout, match="the build did not finish within build_timeout = 0.5 s"
+    ) as info:
         h.start()
     assert "bundling..." in info.value.output_tail
 
@@ -208,7 +214,9 @@ def test_static_port_in_use(tmp_path: Path) -> None:
     with static_harness(tmp_path) as first:
         port = int(first.url.rsplit(":", 1)[1])
         h = static_harness(tmp_path, port=port)
-        with pytest.raises(FrontendStartError, match=f"cannot serve the frontend on '127.0.0.1' port {port}"):
+        with pytest.raises(
+            FrontendStartError, match=f"cannot serve the frontend on '127.0.0.1' port {port}"
+        ):
             h.start()
 
 
@@ -225,7 +233,9 @@ def test_build_process_tree_is_ended_after_the_build(tmp_path: Path, leftovers: 
         assert not any(alive(p) for p in remaining)
 
 
-def test_relative_cwd_is_taken_from_the_configuration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_cwd_is_taken_from_the_configuration_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = tmp_path / "project"
     (project / "web" / "dist").mkdir(parents=True)
     (project / "web" / "dist" / "index.html").write_text("from the file's folder")
