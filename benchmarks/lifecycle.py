@@ -21,7 +21,9 @@ fixed response), each bound to 127.0.0.1 port 0:
     found by polling ``server.servers`` and then ``server.servers[0].sockets`` with
     ``time.sleep(0.25)`` between checks (``AppHarness._poll_for_servers``), stopped with
     ``server.should_exit = True`` and ``thread.join()``. ``log_level="warning"`` keeps
-    it quiet; everything else is uvicorn's default, as in AppHarness.
+    it quiet; everything else is uvicorn's default, as in AppHarness. With an app this
+    small, uvicorn is now and then up before the first check, so this variant's start
+    is bimodal: a few ms when it wins that race, one poll interval (~250 ms) otherwise.
 ``liveharness``
     ``Harness(app=app, host="127.0.0.1", port=0)`` then ``.start()``; ``.stop()``.
     Construction (configuration, plugin manager, driver registry) is inside the start

@@ -210,8 +210,27 @@ def find_upwards(name: str, start: Path) -> Path | None:
     return None
 
 
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse ``path``; a syntax error names the file, line and column."""
+    """Parse ``path``; a syntax error names the file, line and column.
+
+    The result is cached by modification time and size and must not be mutated:
+    a harness is built per test, and parsing a large pyproject.toml each time
+    costs more than starting the server.
+    """
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    data = _parse_toml(path)
+    _parsed[path] = (stamp, data)
+    return data
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as stream:
             data: dict[str, Any] = tomllib.load(stream)

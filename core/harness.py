@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -283,10 +284,12 @@ class Harness:
                 raise UsageError(
                     f"{self.name} runs in this thread's event loop; use 'await harness.astop()' here"
                 )
-            try:
+            thread, self._loop_thread = self._loop_thread, None
+            if thread is None:  # started in a caller's loop, stopped from another thread
                 asyncio.run_coroutine_threadsafe(self.astop(), loop).result()
-            finally:
-                self._close_loop_thread()
+                return
+            # One hop: the loop stops itself after astop() and the thread is joined.
+            thread.run_then_close(self.astop())
 
     def __enter__(self) -> Harness:
         return self.start()
@@ -367,7 +370,7 @@ class Harness:
         self._undo.append(("backend", driver.stop))
         name = self._server_info.name
         try:
-            await asyncio.wait_for(driver.start(), config.startup_timeout)
+            await _within(config.startup_timeout, driver.start())
         except (TimeoutError, asyncio.TimeoutError) as exc:
             raise StartupTimeout(
                 f"server {name!r} did not become ready within startup_timeout = "
@@ -435,6 +438,15 @@ class Harness:
         for failure in failures:
             if hasattr(exc, "add_note"):
                 exc.add_note(f"while undoing the start: {type(failure).__name__}: {failure}")
+
+
+async def _within(seconds: float, awaitable: Awaitable[None]) -> None:
+    if sys.version_info >= (3, 11):
+        # Runs in this task; wait_for would add a task per call.
+        async with asyncio.timeout(seconds):
+            await awaitable
+    else:  # pragma: no cover - Python 3.10
+        await asyncio.wait_for(awaitable, seconds)
 
 
 def _aggregate(failures: Sequence[BaseException]) -> ShutdownError:
