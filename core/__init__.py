@@ -6,7 +6,7 @@ The public API is what this module exports; everything else may change.
 from __future__ import annotations
 
 from .config import Config, Option, Source
-from .drivers import OutputTail, ServerDriver, ServerLaunch
+from .drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
 from .errors import (
     AppAttributeError,
     AppFactoryError,
@@ -68,6 +68,7 @@ __all__ = [
     "StartupError",
     "StartupTimeout",
     "State",
+    "TLSFiles",
     "Timeline",
     "TimelineEntry",
     "UnknownConfigKey",

@@ -274,6 +274,8 @@ class UvicornDriver(ServerDriver):
             server_header=opts["server_header"],
             date_header=opts["date_header"],
             timeout_graceful_shutdown=int(max(self.launch.shutdown_timeout, 1)),
+            ssl_certfile=self.launch.tls.certfile if self.launch.tls else None,
+            ssl_keyfile=self.launch.tls.keyfile if self.launch.tls else None,
         )
         config.load()
         if not opts["access_log"]:
