@@ -61,9 +61,9 @@ class _PluginManager(pluggy.PluginManager):
             value = vars(plugin).get(name)
             if value is None or not hasattr(value, f"{self.project_name}_impl"):
                 return None
-        return super().parse_hookimpl_opts(plugin, name)  # type: ignore[arg-type]
+        return super().parse_hookimpl_opts(plugin, name)
 
-    def parse_hookspec_opts(self, module_or_class: object, name: str) -> Any:
+    def parse_hookspec_opts(self, module_or_class: types.ModuleType | type, name: str) -> Any:
         if isinstance(module_or_class, types.ModuleType):
             value = vars(module_or_class).get(name)
             if value is None or not hasattr(value, f"{self.project_name}_spec"):

@@ -294,7 +294,12 @@ class UvicornDriver(ServerDriver):
         # sets it) or the server task ending early.
         settled = asyncio.get_running_loop().create_future()
         server.ready_future = settled
-        self._task.add_done_callback(lambda _: settled.done() or settled.set_result(None))
+
+        def task_ended(_: object) -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        self._task.add_done_callback(task_ended)
         await settled
         if server.ready.is_set():
             return
