@@ -342,8 +342,8 @@ class Harness:
         """
         if self._state is not State.READY:
             raise InvalidTransition(
-                f"cannot restart the backend of {self.name}: it is {self._state.name}, "
-                "and a restart needs READY (after start(), before stop())",
+                f"arestart_backend(): {self.name} is {self._state.name}; "
+                "it needs READY (after start(), before stop())",
                 current=self._state,
                 requested=State.BACKEND_UP,
             )
@@ -360,7 +360,14 @@ class Harness:
 
     def restart_backend(self) -> None:
         """Blocking :meth:`arestart_backend`; works from any thread but the harness's loop."""
-        self._run_in_loop(self.arestart_backend(), "restart_backend()")
+        try:
+            self._run_in_loop(self.arestart_backend(), "restart_backend()")
+        except BaseException:
+            if self._state in (State.FAILED, State.STOPPED):
+                # The failed restart stopped everything; the loop thread goes with it.
+                with self._sync_lock:
+                    self._close_loop_thread()
+            raise
 
     def call_in_backend(self, function: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Run ``function(*args, **kwargs)`` on the backend's event loop and return its result.
@@ -407,7 +414,7 @@ class Harness:
         if loop is None or loop.is_closed():
             coro.close()
             raise InvalidTransition(
-                f"{what}: {self.name} is {self._state.name}; it needs a started harness",
+                f"{what}: {self.name} is {self._state.name}; it needs READY (after start(), before stop())",
                 current=self._state,
                 requested=State.READY,
             )
