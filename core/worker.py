@@ -8,6 +8,7 @@ stops gracefully when its standard input closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -52,7 +53,6 @@ async def serve(spec: dict[str, Any]) -> int:
     try:
         await asyncio.wait_for(driver.start(), spec["startup_timeout"])
         os.write(spec["ready_fd"], b"ready %d\n" % os.getpid())
-        os.close(spec["ready_fd"])
         await stop.wait()
     finally:
         await driver.stop()
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(serve(spec))
     except LiveHarnessError as exc:
         print(f"liveharness worker {os.getpid()}: {exc}", flush=True)
+        # Tell the harness which error it was, so it raises the same class.
+        report = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc))}
+        with contextlib.suppress(OSError):
+            os.write(spec["ready_fd"], b"error " + json.dumps(report).encode() + b"\n")
         return 3
     except (asyncio.TimeoutError, TimeoutError):
         print(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import psutil
 
+from . import errors
 from .drivers import ServerDriver, ServerLaunch
 from .errors import BackendStartError, ConfigError, ShutdownTimeout
 
@@ -134,31 +135,45 @@ class WorkerPool(ServerDriver):
                 done, _ = await asyncio.wait(
                     {line_task, *exits}, return_when=asyncio.FIRST_COMPLETED
                 )
-                if line_task in done and line_task.result().startswith(READY):
+                line = line_task.result() if line_task in done else b""
+                if line.startswith(READY):
                     ready += 1
                     continue
                 line_task.cancel()
-                exited = next((exits[task] for task in done if task in exits), None)
-                # The worker's last words arrive after its exit; let the reader drain them.
-                await asyncio.gather(*self._readers, return_exceptions=True)
-                if exited is not None:
-                    raise BackendStartError(
-                        f"worker process {exited.pid} exited with code {exited.returncode} "
-                        f"before it was ready ({ready} of {self.count} ready)",
-                        phase="BACKEND_UP",
-                        component="backend",
-                        output_tail=self.output.tail(),
-                    )
-                raise BackendStartError(
-                    "the worker processes closed their ready pipe before all were ready",
-                    phase="BACKEND_UP",
-                    component="backend",
-                    output_tail=self.output.tail(),
+                # A worker failed. Its exit and its last words follow at once; collect them.
+                await asyncio.wait(
+                    exits, timeout=self.launch.shutdown_timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                await asyncio.wait(self._readers, timeout=self.launch.shutdown_timeout)
+                raise self._startup_error(
+                    line, [p for p in self.processes if p.returncode is not None], ready
                 )
         finally:
             for task in exits:
                 task.cancel()
             reader.feed_eof()
+
+    def _startup_error(
+        self, line: bytes, exited: list[asyncio.subprocess.Process], ready: int
+    ) -> BackendStartError:
+        what = (
+            f"worker process {exited[0].pid} exited with code {exited[0].returncode}"
+            if exited
+            else "a worker process failed"
+        )
+        message = f"{what} before it was ready ({ready} of {self.count} ready)"
+        error_class: type[BackendStartError] = BackendStartError
+        if line.startswith(b"error "):
+            # The worker said which liveharness error it hit: raise the same class here.
+            report = json.loads(line[len(b"error ") :])
+            found = getattr(errors, report["type"], None)
+            if isinstance(found, type) and issubclass(found, BackendStartError):
+                error_class = found
+            message = f"{report['message']} ({message})"
+        tail = self.output.tail()
+        if issubclass(error_class, errors.AppLoadError):
+            return error_class(message, spec=self.launch.app_spec, output_tail=tail)
+        return error_class(message, phase="BACKEND_UP", component="backend", output_tail=tail)
 
     async def stop(self) -> None:
         try:

@@ -404,6 +404,9 @@ async def app(scope, receive, send):
 def test_websocket_echo() -> None:
     from websockets.sync.client import connect
 
-    with Harness(app_source=WS_APP_SOURCE) as h, connect(h.url.replace("http", "ws", 1) + "/ws") as ws:
+    with (
+        Harness(app_source=WS_APP_SOURCE) as h,
+        connect(h.url.replace("http", "ws", 1) + "/ws") as ws,
+    ):
         ws.send("ping")
         assert ws.recv(timeout=10) == "echo: ping"
