@@ -5,6 +5,7 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
+from .backend import LeftoverTasksWarning, LiveHarnessWarning
 from .config import Config, Option, Source
 from .drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
 from .errors import (
@@ -54,8 +55,10 @@ __all__ = [
     "Harness",
     "InvalidConfigValue",
     "InvalidTransition",
+    "LeftoverTasksWarning",
     "LifecycleError",
     "LiveHarnessError",
+    "LiveHarnessWarning",
     "Option",
     "OutputTail",
     "PluginError",
