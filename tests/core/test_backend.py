@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from conftest import hello_app, port_refuses
+from conftest import hello_app, lifespan_recording_app, port_refuses
 from liveharness import (
     AppAttributeError,
     BackendStartError,
@@ -33,27 +33,11 @@ from liveharness.backend import LeftoverTasksWarning
 pytestmark = pytest.mark.usefixtures("leaks")
 
 
-def lifespan_counter() -> tuple[Any, list[str]]:
-    events: list[str] = []
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                events.append(message["type"])
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
-        await hello_app(scope, receive, send)
-
-    return app, events
-
-
 # ---------------------------------------------------------------- restart
 
 
 def test_restart_keeps_the_url_and_reruns_the_lifespan() -> None:
-    app, events = lifespan_counter()
+    app, events = lifespan_recording_app()
     with Harness(app=app) as h, httpx.Client() as client:
         url = h.url
         assert client.get(url).text == "hello"
