@@ -5,6 +5,7 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
+from .backend import LeftoverTasksWarning, LiveHarnessWarning
 from .config import Config, Option, Source
 from .drivers import (
     FrontendDriver,
@@ -13,6 +14,7 @@ from .drivers import (
     ServeApp,
     ServerDriver,
     ServerLaunch,
+    TLSFiles,
 )
 from .errors import (
     AppAttributeError,
@@ -67,8 +69,10 @@ __all__ = [
     "Harness",
     "InvalidConfigValue",
     "InvalidTransition",
+    "LeftoverTasksWarning",
     "LifecycleError",
     "LiveHarnessError",
+    "LiveHarnessWarning",
     "Option",
     "OutputTail",
     "PluginError",
@@ -82,6 +86,7 @@ __all__ = [
     "StartupError",
     "StartupTimeout",
     "State",
+    "TLSFiles",
     "Timeline",
     "TimelineEntry",
     "UnknownConfigKey",

@@ -96,6 +96,50 @@ CORE_OPTIONS: tuple[Option, ...] = (
     ),
     Option("browser", str, None, "The browser driver; none starts no browser.", nullable=True),
     Option(
+        "tls",
+        bool,
+        False,
+        "Serve HTTPS. Without tls_certfile, a throwaway certificate authority and a "
+        "certificate for localhost and 127.0.0.1 are made (needs the 'tls' extra); "
+        "clients verify with harness.ca_path.",
+    ),
+    Option(
+        "tls_certfile",
+        str,
+        None,
+        "Your own certificate chain (PEM), with tls = true.",
+        nullable=True,
+    ),
+    Option("tls_keyfile", str, None, "The private key of tls_certfile (PEM).", nullable=True),
+    Option(
+        "tls_ca",
+        str,
+        None,
+        "The CA that signed tls_certfile, exposed as harness.ca_path.",
+        nullable=True,
+    ),
+    Option(
+        "workers",
+        int,
+        1,
+        "Serve from this many worker processes sharing the socket; needs an import-string app.",
+        minimum=1,
+    ),
+    Option(
+        "isolation",
+        str,
+        "thread",
+        "'thread' serves in the harness's event loop; 'process' serves from a worker process.",
+        choices=("thread", "process"),
+    ),
+    Option(
+        "strict_tasks",
+        bool,
+        False,
+        "Tasks the app leaves running after its lifespan shutdown fail the stop "
+        "instead of raising a LeftoverTasksWarning.",
+    ),
+    Option(
         "disable_plugins",
         list,
         [],
@@ -222,8 +266,27 @@ def find_upwards(name: str, start: Path) -> Path | None:
     return None
 
 
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse ``path``; a syntax error names the file, line and column."""
+    """Parse ``path``; a syntax error names the file, line and column.
+
+    The result is cached by modification time and size and must not be mutated:
+    a harness is built per test, and parsing a large pyproject.toml each time
+    costs more than starting the server.
+    """
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    data = _parse_toml(path)
+    _parsed[path] = (stamp, data)
+    return data
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as stream:
             data: dict[str, Any] = tomllib.load(stream)

@@ -24,6 +24,7 @@ __all__ = [
     "ServeApp",
     "ServerDriver",
     "ServerLaunch",
+    "TLSFiles",
 ]
 
 
@@ -45,6 +46,20 @@ class OutputTail:
 
 
 @dataclass(frozen=True)
+class TLSFiles:
+    """The files of a server's TLS identity.
+
+    :param certfile: the certificate chain (PEM).
+    :param keyfile: its private key (PEM), readable only by the user.
+    :param ca_path: the certificate authority clients should trust (PEM).
+    """
+
+    certfile: str
+    keyfile: str
+    ca_path: str
+
+
+@dataclass(frozen=True)
 class ServerLaunch:
     """Everything a server driver is given to serve an app.
 
@@ -57,6 +72,7 @@ class ServerLaunch:
     :param options: the driver's own options, checked against :attr:`ServerDriver.options`.
     :param startup_timeout: seconds the driver may take to become ready.
     :param shutdown_timeout: seconds the driver may take to stop, in-flight requests included.
+    :param tls: serve HTTPS with these files (and HTTP/2 where the server can), or plain HTTP.
     """
 
     app: Any
@@ -66,6 +82,7 @@ class ServerLaunch:
     options: dict[str, Any]
     startup_timeout: float
     shutdown_timeout: float
+    tls: TLSFiles | None = None
 
 
 class ServerDriver(abc.ABC):

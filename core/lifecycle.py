@@ -72,11 +72,17 @@ class Timeline:
 
     def __init__(self) -> None:
         self._entries: list[TimelineEntry] = [TimelineEntry(State.INIT, time.monotonic())]
+        #: ``time.monotonic()`` of each completed backend restart.
+        self.restarts: list[float] = []
 
     def record(self, state: State) -> TimelineEntry:
         entry = TimelineEntry(state, time.monotonic())
         self._entries.append(entry)
         return entry
+
+    def record_restart(self) -> None:
+        """Note a backend restart: the time is kept in :attr:`restarts`, states do not change."""
+        self.restarts.append(time.monotonic())
 
     def __iter__(self) -> Iterator[TimelineEntry]:
         return iter(list(self._entries))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gc
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +17,20 @@ from typing import Any
 import psutil
 import pytest
 
-from liveharness import Harness
+from liveharness.testing import no_leftovers, port_refuses
+
+__all__ = [
+    "FIXTURES",
+    "Leftovers",
+    "alive",
+    "api_app",
+    "descendants",
+    "dump_dom",
+    "fake_devserver",
+    "hello_app",
+    "lifespan_recording_app",
+    "port_refuses",
+]
 
 
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -112,8 +121,8 @@ def _harness_temp_dirs() -> set[str]:
 
 
 class Leftovers:
-    """What a frontend test left behind: processes and temporary folders, on top of
-    the threads and file descriptors :class:`Leaks` checks."""
+    """What a frontend test left behind: the processes it saw (grandchildren too, which
+    end up reparented where the ``leaks`` check cannot see them) and temporary folders."""
 
     def __init__(self) -> None:
         self.temp_dirs = _harness_temp_dirs()
@@ -139,7 +148,7 @@ class Leftovers:
 
 
 @pytest.fixture
-def leftovers(leaks: Leaks) -> Iterator[Leftovers]:
+def leftovers(leaks: None) -> Iterator[Leftovers]:
     """Fails the test if it leaves a process, a temporary folder, a thread or an fd behind."""
     tracker = Leftovers()
     yield tracker
@@ -178,48 +187,28 @@ def dump_dom(url: str, profile: Path) -> str:
     return out
 
 
-def port_refuses(url: str) -> bool:
-    """True when nothing listens at ``url``'s port any more."""
-    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
+def lifespan_recording_app() -> tuple[Any, list[str]]:
+    """``hello_app`` that records the lifespan messages it receives, and that list."""
+    events: list[str] = []
 
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                events.append(message["type"])
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await hello_app(scope, receive, send)
 
-def _open_fds() -> dict[str, str]:
-    fds = {}
-    for fd in os.listdir("/proc/self/fd"):
-        # The listing's own descriptor is closed before it can be read.
-        with contextlib.suppress(OSError):
-            fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
-    return fds
-
-
-class Leaks:
-    """What a test left behind: threads, file descriptors, asyncio tasks."""
-
-    def __init__(self) -> None:
-        gc.collect()
-        self.threads = set(threading.enumerate())
-        self.fds = _open_fds()
-
-    def check(self) -> None:
-        gc.collect()
-        threads = [t for t in threading.enumerate() if t not in self.threads and t.is_alive()]
-        fds = {fd: target for fd, target in _open_fds().items() if self.fds.get(fd) != target}
-        # Sockets, pipes and files count; anonymous inodes (epoll of a just-closed loop) too.
-        assert not threads, f"threads left running: {threads}"
-        assert not fds, f"file descriptors left open: {fds}"
+    return app, events
 
 
 @pytest.fixture
-def leaks() -> Iterator[Leaks]:
-    """Fails the test if it leaves a thread or a file descriptor behind."""
-    tracker = Leaks()
-    yield tracker
-    tracker.check()
+def leaks() -> Iterator[None]:
+    """Fails the test if it leaves a thread, file descriptor or child process behind."""
+    with no_leftovers():
+        yield
 
 
 @pytest.fixture
@@ -261,12 +250,3 @@ def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LIVEHARNESS_"):
             monkeypatch.delenv(name)
-
-
-def started(**options: Any) -> Harness:
-    options.setdefault("app", hello_app)
-    return Harness(**options).start()
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)

@@ -1,0 +1,14 @@
+"""The built-in server drivers pass the conformance suite that ships for plugin authors."""
+
+from __future__ import annotations
+
+from liveharness.testing import ServerConformance
+
+
+class TestUvicornConformance(ServerConformance):
+    server = "uvicorn"
+
+
+class TestUvicornWorkerConformance(ServerConformance):
+    server = "uvicorn"
+    options = {"isolation": "process"}
