@@ -1,7 +1,7 @@
 """What the frontend drivers cost, next to what the frontend itself costs.
 
 Run from the repository root, in the project's virtualenv, with the fixture app
-installed (``npm ci --prefix tests/fixtures/vite-app``)::
+installed (``bash tests/fixtures/install``)::
 
     python benchmarks/frontend.py            # 15 measured rounds
     python benchmarks/frontend.py -n 40      # steadier figures
@@ -115,7 +115,7 @@ class TimingPlugin:
 def fixture_copy() -> Iterator[Path]:
     """A private copy of the fixture app, its node_modules linked."""
     if not (FIXTURE / "node_modules" / ".bin" / "vite").exists():
-        raise SystemExit("install the fixture first: npm ci --prefix tests/fixtures/vite-app")
+        raise SystemExit("install the fixture app first: bash tests/fixtures/install")
     folder = Path(tempfile.mkdtemp(prefix="liveharness-bench-"))
     try:
         project = folder / "app"

@@ -89,8 +89,8 @@ def vite_project(tmp_path: Path) -> Path:
     """A private copy of the Vite fixture app (its node_modules linked, not copied)."""
     if not (VITE_APP / "node_modules" / ".bin" / "vite").exists():
         pytest.fail(
-            "the Vite fixture app is not installed: run "
-            "`npm ci --prefix tests/fixtures/vite-app` (.ci/run does it)"
+            "the Vite fixture app is not installed: run `bash tests/fixtures/install` "
+            "(.ci/run does it)"
         )
     project = tmp_path / "vite-app"
     project.mkdir()
