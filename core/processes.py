@@ -23,8 +23,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-# psutil ships no type information; types-psutil, where installed, makes the ignore unused.
-import psutil  # type: ignore[import-untyped, unused-ignore]
+import psutil
 
 __all__ = [
     "ChildProcess",
