@@ -233,6 +233,9 @@ def test_url_answering_500_fails_the_start() -> None:
     with pytest.raises(FrontendStartError, match=r"got HTTP 500 \(after \d+ attempts\)") as info:
         h.start()
     assert "probe_timeout = 0.5 s" in str(info.value)
+    printed = re.search(r"http://127\.0\.0\.1:\d+", " ".join(info.value.output_tail))
+    assert printed is not None
+    assert port_refuses(printed.group(0))  # the dev server's port is closed again
 
 
 def test_url_refusing_connections_fails_the_start() -> None:
