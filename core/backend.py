@@ -13,11 +13,12 @@ import contextvars
 import socket
 import sys
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .drivers import ServerDriver, ServerLaunch, TLSFiles
-from .errors import BackendStartError, LifecycleError, ShutdownError, StartupTimeout
+from .errors import BackendStartError, ShutdownError
+from .lifecycle import State, start_within
 from .sockets import bind_listening_socket, url_host
 
 if TYPE_CHECKING:
@@ -127,26 +128,17 @@ class Backend:
         name = self.server_info.name
         token = _serving.set(self)
         try:
-            await _within(self.config.startup_timeout, driver.start())
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise StartupTimeout(
-                f"server {name!r} did not become ready within startup_timeout = "
-                f"{self.config.startup_timeout:g} s (from {self.config.source_of('startup_timeout')})",
-                phase="BACKEND_UP",
+            await start_within(
+                driver.start(),
+                self.config.startup_timeout,
+                what=f"server {name!r}",
+                timeout_detail=f"startup_timeout = {self.config.startup_timeout:g} s "
+                f"(from {self.config.source_of('startup_timeout')})",
+                phase=State.BACKEND_UP,
                 component="backend",
-                output_tail=driver.output.tail(),
-            ) from exc
-        except LifecycleError as exc:
-            if not exc.output_tail:
-                exc.output_tail = tuple(driver.output.tail())
-            raise
-        except Exception as exc:
-            raise BackendStartError(
-                f"server {name!r} failed to start: {type(exc).__name__}: {exc}",
-                phase="BACKEND_UP",
-                component="backend",
-                output_tail=driver.output.tail(),
-            ) from exc
+                tail=driver.output.tail,
+                error_class=BackendStartError,
+            )
         finally:
             _serving.reset(token)
 
@@ -241,12 +233,3 @@ def _describe(task: asyncio.Task[Any]) -> str:
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", None) or type(coro).__name__
     return f"{task.get_name()} ({name})"
-
-
-async def _within(seconds: float, awaitable: Awaitable[None]) -> None:
-    if sys.version_info >= (3, 11):
-        # Runs in this task; wait_for would add a task per call.
-        async with asyncio.timeout(seconds):
-            await awaitable
-    else:  # pragma: no cover - Python 3.10
-        await asyncio.wait_for(awaitable, seconds)

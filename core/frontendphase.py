@@ -7,20 +7,18 @@ answers, then :func:`wait_for_frontend` around the driver's start.
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .config import Config
 from .drivers import FrontendDriver, FrontendLaunch, ServeApp
-from .errors import FrontendStartError, LifecycleError, StartupTimeout
+from .errors import FrontendStartError
+from .lifecycle import State, start_within
 from .registry import DriverInfo, DriverRegistry
 from .sockets import url_host
 
 __all__ = ["describe_option", "frontend_launch", "select_frontend", "wait_for_frontend"]
-
-PHASE = "FRONTEND_UP"
 
 
 def describe_option(config: Config, option: str) -> str:
@@ -100,26 +98,15 @@ async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -
         error is wrapped in one).
     """
     timeout = driver.startup_timeout
-    try:
-        url = await asyncio.wait_for(driver.start(), timeout)
-    except (TimeoutError, asyncio.TimeoutError) as exc:
-        raise StartupTimeout(
-            f"frontend {name!r} did not become ready within {timeout:g} s "
-            f"(startup_timeout = {config.startup_timeout:g} s from "
-            f"{config.source_of('startup_timeout')})",
-            phase=PHASE,
-            component="frontend",
-            output_tail=driver.output.tail(),
-        ) from exc
-    except LifecycleError as exc:
-        if not exc.output_tail:
-            exc.output_tail = tuple(driver.output.tail())
-        raise
-    except Exception as exc:
-        raise FrontendStartError(
-            f"frontend {name!r} failed to start: {type(exc).__name__}: {exc}",
-            phase=PHASE,
-            component="frontend",
-            output_tail=driver.output.tail(),
-        ) from exc
+    url = await start_within(
+        driver.start(),
+        timeout,
+        what=f"frontend {name!r}",
+        timeout_detail=f"{timeout:g} s (startup_timeout = {config.startup_timeout:g} s "
+        f"from {config.source_of('startup_timeout')})",
+        phase=State.FRONTEND_UP,
+        component="frontend",
+        tail=driver.output.tail,
+        error_class=FrontendStartError,
+    )
     return url.rstrip("/")

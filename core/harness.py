@@ -34,7 +34,7 @@ from .errors import (
 )
 from .frontendphase import frontend_launch, select_frontend, wait_for_frontend
 from .inline import write_app_source
-from .lifecycle import State, Timeline, check_transition
+from .lifecycle import State, Timeline, check_transition, start_within
 from .loopthread import LoopThread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
 from .registry import DriverInfo, DriverKind, DriverRegistry
@@ -588,24 +588,29 @@ class Harness:
             sock.close()
             raise
         try:
-            await asyncio.wait_for(driver.start(), self.config.startup_timeout)
+            await start_within(
+                driver.start(),
+                self.config.startup_timeout,
+                what=f"server {name!r} serving the frontend",
+                timeout_detail=f"startup_timeout = {self.config.startup_timeout:g} s",
+                phase=State.FRONTEND_UP,
+                component="frontend",
+                tail=driver.output.tail,
+                error_class=FrontendStartError,
+            )
         except BaseException as exc:
-            # Not on the undo stack yet: the frontend driver stops it once it has it.
+            # Not on the undo stack: the frontend driver stops it once it has it.
             with contextlib.suppress(Exception):
                 await driver.stop()
             sock.close()
-            if not isinstance(exc, Exception):
-                raise
-            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-                reason = f"not ready within startup_timeout = {self.config.startup_timeout:g} s"
-            else:
-                reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise FrontendStartError(
-                f"server {name!r} failed to serve the frontend: {reason}",
-                phase=State.FRONTEND_UP.name,
-                component="frontend",
-                output_tail=driver.output.tail(),
-            ) from exc
+            if isinstance(exc, BackendStartError):  # the server driver's own error
+                raise FrontendStartError(
+                    f"server {name!r} failed to serve the frontend: {exc.message}",
+                    phase=State.FRONTEND_UP.name,
+                    component="frontend",
+                    output_tail=exc.output_tail,
+                ) from exc
+            raise
         return driver
 
     async def _run_undo(self) -> list[BaseException]:
