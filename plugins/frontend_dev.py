@@ -11,22 +11,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from liveharness import (
-    FrontendDriver,
     FrontendLaunch,
     FrontendStartError,
     InvalidConfigValue,
     Option,
-    ShutdownTimeout,
     hookimpl,
 )
+from liveharness.commandfrontend import COMMAND_OPTIONS, CommandFrontend
 from liveharness.probe import probe_until_ok
-from liveharness.processes import ChildProcess, child_environment, spawn_error_reason
-from liveharness.processgroups import ProcessGroups
-from liveharness.templating import render
+from liveharness.processes import ChildProcess
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry
@@ -73,7 +69,7 @@ def _normalise(url: str) -> str:
     return url
 
 
-class DevFrontend(FrontendDriver):
+class DevFrontend(CommandFrontend):
     """A JavaScript dev server started as a subprocess, ready when its URL answers."""
 
     options = (
@@ -82,22 +78,10 @@ class DevFrontend(FrontendDriver):
             list,
             [],
             "The dev server's command, as an argument list (never run through a shell), "
-            "e.g. ['npx', 'vite', '--port', '0']. May use {backend_url}, {backend_host}, {backend_port}.",
+            "e.g. ['npx', 'vite']. May use {backend_url}, {backend_host}, {backend_port}.",
             templated=True,
         ),
-        Option(
-            "cwd",
-            str,
-            ".",
-            "The working directory, relative to the configuration file that sets it.",
-        ),
-        Option(
-            "env",
-            dict,
-            {},
-            "Environment variables added for the command, e.g. {VITE_API_URL = '{backend_url}'}.",
-            templated=True,
-        ),
+        *COMMAND_OPTIONS,
         Option(
             "url_pattern",
             str,
@@ -120,15 +104,6 @@ class DevFrontend(FrontendDriver):
             "Seconds the URL may take to answer once printed (requests retried with a bounded backoff).",
             minimum=0.001,
         ),
-        Option(
-            "log_file",
-            str,
-            None,
-            "Also keep the whole output in this file (appended; relative to cwd); none: "
-            "a file in the harness's temporary folder, removed at stop.",
-            nullable=True,
-        ),
-        Option("watchdog", bool, True, "End the server if the test process dies, even by SIGKILL."),
     )
 
     @classmethod
@@ -155,27 +130,11 @@ class DevFrontend(FrontendDriver):
 
     def __init__(self, launch: FrontendLaunch) -> None:
         super().__init__(launch)
-        opts = launch.options
-        self.cwd = (launch.base_dir / opts["cwd"]).resolve()
-        log_file = opts["log_file"]
-        self._log_path = (
-            self.cwd / log_file if log_file is not None else launch.workdir / "frontend.log"
-        )
-        self._processes = ProcessGroups(
-            self.output,
-            log_path=self._log_path,
-            grace=launch.shutdown_timeout,
-            watchdog=opts["watchdog"],
-        )
-        patterns = (opts["url_pattern"],) if opts["url_pattern"] else DEFAULT_URL_PATTERNS
-        self._patterns = [re.compile(pattern) for pattern in patterns]
+        pattern = launch.options["url_pattern"]
+        self._patterns = [re.compile(p) for p in ((pattern,) if pattern else DEFAULT_URL_PATTERNS)]
         self._url_seen = asyncio.Event()
         self.printed_url: str | None = None
         self.process: ChildProcess | None = None
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._log_path
 
     def line_received(self, line: str) -> None:
         """Called for every line of output; looks for the URL until it is found."""
@@ -194,28 +153,14 @@ class DevFrontend(FrontendDriver):
             return
 
     async def start(self) -> str:
-        launch, opts = self.launch, self.launch.options
-        argv = render(opts["command"], launch.runtime)
-        env = child_environment(render(opts["env"], launch.runtime))
-        if not self.cwd.is_dir():
-            raise FrontendStartError(
-                f"the dev server's working directory {str(self.cwd)!r} does not exist "
-                f"({launch.describe('cwd')})",
-                phase="FRONTEND_UP",
-                component="frontend",
-            )
-        try:
-            self.process = self._processes.spawn(
-                argv, cwd=self.cwd, env=env, on_line=self.line_received
-            )
-        except OSError as exc:
-            raise FrontendStartError(
-                f"the dev server could not be started: {spawn_error_reason(exc, argv, env)} "
-                f"({launch.describe('command')})",
-                phase="FRONTEND_UP",
-                component="frontend",
-            ) from exc
-
+        opts = self.launch.options
+        self.check_cwd()
+        self.process = self.spawn(
+            self.rendered("command"),
+            option="command",
+            what="the dev server",
+            on_line=self.line_received,
+        )
         await self._unless_exited(self._url_seen.wait(), "before printing its URL")
         url = self.printed_url
         assert url is not None
@@ -228,7 +173,7 @@ class DevFrontend(FrontendDriver):
             raise FrontendStartError(
                 f"the dev server printed its URL {url}, but GET {probe_url} got "
                 f"{result.describe()} within probe_timeout = {opts['probe_timeout']:g} s "
-                f"({launch.describe('probe_timeout')})",
+                f"({self.launch.describe('probe_timeout')})",
                 phase="FRONTEND_UP",
                 component="frontend",
                 output_tail=self.output.tail(),
@@ -260,13 +205,3 @@ class DevFrontend(FrontendDriver):
             component="frontend",
             output_tail=self.output.tail(),
         )
-
-    async def stop(self) -> None:
-        survivors = await self._processes.close()
-        if survivors:
-            raise ShutdownTimeout(
-                f"the dev server's processes survived SIGTERM and SIGKILL: {', '.join(survivors)}",
-                phase="STOPPING",
-                component="frontend",
-                output_tail=self.output.tail(),
-            )

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from liveharness import (
     FrontendBuildError,
-    FrontendDriver,
     FrontendLaunch,
-    FrontendStartError,
     Option,
     ServerDriver,
-    ShutdownTimeout,
     StartupTimeout,
     hookimpl,
 )
 from liveharness.buildcache import BuildStamp, build_lock, inputs_key
-from liveharness.processes import child_environment, spawn_error_reason
-from liveharness.processgroups import ProcessGroups
+from liveharness.commandfrontend import COMMAND_OPTIONS, CommandFrontend
 from liveharness.staticapp import StaticFiles
-from liveharness.templating import render
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry
@@ -57,7 +51,7 @@ def liveharness_register_drivers(registry: DriverRegistry) -> None:
     )
 
 
-class StaticFrontend(FrontendDriver):
+class StaticFrontend(CommandFrontend):
     """A production build (cached), served from its output folder on loopback."""
 
     options = (
@@ -70,19 +64,7 @@ class StaticFrontend(FrontendDriver):
             "{backend_url}, {backend_host}, {backend_port}.",
             templated=True,
         ),
-        Option(
-            "cwd",
-            str,
-            ".",
-            "The working directory, relative to the configuration file that sets it.",
-        ),
-        Option(
-            "env",
-            dict,
-            {},
-            "Environment variables added for the build, e.g. {VITE_API_URL = '{backend_url}'}.",
-            templated=True,
-        ),
+        *COMMAND_OPTIONS,
         Option(
             "output_dir",
             str,
@@ -134,39 +116,14 @@ class StaticFrontend(FrontendDriver):
             "Seconds the build may take, on top of startup_timeout.",
             minimum=0.001,
         ),
-        Option(
-            "log_file",
-            str,
-            None,
-            "Also keep the build's whole output in this file (appended; relative to cwd); "
-            "none: a file in the harness's temporary folder, removed at stop.",
-            nullable=True,
-        ),
-        Option("watchdog", bool, True, "End the build if the test process dies, even by SIGKILL."),
     )
 
     def __init__(self, launch: FrontendLaunch) -> None:
         super().__init__(launch)
-        opts = launch.options
-        self.cwd = (launch.base_dir / opts["cwd"]).resolve()
-        self.output_dir = self.cwd / opts["output_dir"]
-        log_file = opts["log_file"]
-        self._log_path = (
-            self.cwd / log_file if log_file is not None else launch.workdir / "frontend.log"
-        )
-        self._processes = ProcessGroups(
-            self.output,
-            log_path=self._log_path,
-            grace=launch.shutdown_timeout,
-            watchdog=opts["watchdog"],
-        )
+        self.output_dir = self.cwd / launch.options["output_dir"]
         self._server: ServerDriver | None = None
         #: Whether the last start skipped the build because the cache was fresh.
         self.build_skipped = False
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._log_path
 
     @property
     def startup_timeout(self) -> float:
@@ -176,13 +133,8 @@ class StaticFrontend(FrontendDriver):
         return self.launch.startup_timeout + extra
 
     async def start(self) -> str:
-        opts, describe = self.launch.options, self.launch.describe
-        if not self.cwd.is_dir():
-            raise FrontendStartError(
-                f"the frontend's working directory {str(self.cwd)!r} does not exist ({describe('cwd')})",
-                phase="FRONTEND_UP",
-                component="frontend",
-            )
+        opts = self.launch.options
+        self.check_cwd()
         if opts["build_command"]:
             await self._build()
         self._check_output()
@@ -201,9 +153,9 @@ class StaticFrontend(FrontendDriver):
         return BuildStamp(self.cwd / self.launch.options["cache_dir"] / f"build-{name}.json")
 
     async def _build(self) -> None:
-        opts, runtime, describe = self.launch.options, self.launch.runtime, self.launch.describe
-        argv = render(opts["build_command"], runtime)
-        extra_env = render(opts["env"], runtime)
+        opts, describe = self.launch.options, self.launch.describe
+        argv = self.rendered("build_command")
+        extra_env = self.rendered("env")
         key = inputs_key(
             self.cwd, opts["build_inputs"], command=argv, env=extra_env, exclude=[self.output_dir]
         )
@@ -221,7 +173,7 @@ class StaticFrontend(FrontendDriver):
                     )
                     return
                 stamp.forget()
-                await self._run_build(argv, child_environment(extra_env))
+                await self._run_build(argv)
                 stamp.record(key, self.output_dir)
         except TimeoutError as exc:  # the lock, held by another process's build
             raise StartupTimeout(
@@ -231,17 +183,11 @@ class StaticFrontend(FrontendDriver):
                 component="frontend",
             ) from exc
 
-    async def _run_build(self, argv: list[str], env: dict[str, str]) -> None:
+    async def _run_build(self, argv: list[str]) -> None:
         opts, describe = self.launch.options, self.launch.describe
-        try:
-            child = self._processes.spawn(argv, cwd=self.cwd, env=env)
-        except OSError as exc:
-            raise FrontendBuildError(
-                f"the build could not be started: {spawn_error_reason(exc, argv, env)} "
-                f"({describe('build_command')})",
-                phase="FRONTEND_UP",
-                component="frontend",
-            ) from exc
+        child = self.spawn(
+            argv, option="build_command", what="the build", error_class=FrontendBuildError
+        )
         try:
             code = await asyncio.wait_for(child.wait(), opts["build_timeout"])
         except asyncio.TimeoutError:
@@ -253,7 +199,7 @@ class StaticFrontend(FrontendDriver):
                 output_tail=self.output.tail(),
             ) from None
         # A build can leave a helper behind (a compiler service); end the whole tree.
-        await self._processes.end(child)
+        await self.processes.end(child)
         if code != 0:
             raise FrontendBuildError(
                 f"the build {child.describe_exit()} (command {argv!r}, {describe('build_command')})",
@@ -300,11 +246,4 @@ class StaticFrontend(FrontendDriver):
             if server is not None:
                 await server.stop()
         finally:
-            survivors = await self._processes.close()
-        if survivors:
-            raise ShutdownTimeout(
-                f"the build's processes survived SIGTERM and SIGKILL: {', '.join(survivors)}",
-                phase="STOPPING",
-                component="frontend",
-                output_tail=self.output.tail(),
-            )
+            await super().stop()
