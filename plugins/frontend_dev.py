@@ -108,25 +108,24 @@ class DevFrontend(CommandFrontend):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any], describe: Callable[[str], str]) -> None:
+        def bad(option: str, reason: str) -> InvalidConfigValue:
+            key, _, source = describe(option).partition(" from ")
+            return InvalidConfigValue(
+                f"{key} = {options[option]!r} from {source} {reason}",
+                key=key,
+                value=options[option],
+                source=source,
+            )
+
         if not options["command"]:
-            raise InvalidConfigValue(
-                f"{describe('command')} is empty; give the dev server's command as a list, "
-                "e.g. command = ['npx', 'vite']",
-                key="command",
-                value=options["command"],
-                source=describe("command"),
+            raise bad(
+                "command", "is empty; give the dev server's command as a list, e.g. ['npx', 'vite']"
             )
         if options["url_pattern"] is not None:
             try:
                 re.compile(options["url_pattern"])
             except re.error as exc:
-                raise InvalidConfigValue(
-                    f"{describe('url_pattern')} = {options['url_pattern']!r} is not a valid "
-                    f"regular expression: {exc}",
-                    key="url_pattern",
-                    value=options["url_pattern"],
-                    source=describe("url_pattern"),
-                ) from None
+                raise bad("url_pattern", f"is not a valid regular expression: {exc}") from None
 
     def __init__(self, launch: FrontendLaunch) -> None:
         super().__init__(launch)

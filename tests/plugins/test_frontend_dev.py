@@ -247,7 +247,7 @@ def test_url_refusing_connections_fails_the_start() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"command": []}, "frontends.dev.command from argument frontends= is empty"),
+        ({"command": []}, r"frontends.dev.command = \[\] from argument frontends= is empty"),
         ({"command": ["x"], "url_pattern": "Local:(("}, "is not a valid regular expression"),
         (
             {"command": ["x"], "env": {"API": "{backend_uri}"}},
