@@ -71,6 +71,7 @@ class CommandFrontend(FrontendDriver):
             log_path=self._log_path,
             grace=launch.shutdown_timeout,
             watchdog=opts["watchdog"],
+            private_folder=launch.workdir,
         )
 
     @property

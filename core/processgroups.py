@@ -23,6 +23,8 @@ class ProcessGroups:
     :param log_path: the log file (appended to; its folder is created), or ``None``.
     :param grace: seconds a process tree gets after SIGTERM before SIGKILL.
     :param watchdog: start a watchdog with the first command.
+    :param private_folder: a folder the watchdog removes if this process dies (the
+        harness's temporary folder; while it lives, the harness removes it).
     """
 
     def __init__(
@@ -32,11 +34,13 @@ class ProcessGroups:
         log_path: Path | None,
         grace: float,
         watchdog: bool = True,
+        private_folder: Path | None = None,
     ) -> None:
         self.output = output
         self.log_path = log_path
         self.grace = grace
         self._use_watchdog = watchdog
+        self._private_folder = private_folder
         self._watchdog: Watchdog | None = None
         self._log: TextIO | None = None
         self._children: list[ChildProcess] = []
@@ -66,6 +70,8 @@ class ProcessGroups:
             # Started before the first command, so it is there from the command's first
             # instant; its own start-up overlaps the command's.
             self._watchdog = Watchdog(self.grace)
+            if self._private_folder is not None:
+                self._watchdog.remove_if_owner_dies(self._private_folder)
 
         def keep(line: str) -> None:
             self.output.append(line)

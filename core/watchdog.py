@@ -5,9 +5,11 @@ cannot: the test process is killed (SIGKILL from a CI timeout, the OOM killer, a
 debugger session ended hard). It is a small separate Python process, started per
 driver, that holds the read end of a pipe whose write end only the owner holds. The
 owner writes ``watch <pgid>`` after starting a process group and ``forget <pgid>``
-once it has ended it. When the owner dies, however it dies, the kernel closes the write
-end; the watchdog reads end-of-file, sends SIGTERM to the groups still registered,
-waits a bounded grace period and sends SIGKILL.
+once it has ended it, ``folder <path>`` for its private temporary folder, and ``done``
+when it closes the pipe itself. When the owner dies, however it dies, the kernel
+closes the write end; the watchdog reads end-of-file without ``done``, sends SIGTERM
+to the groups still registered, waits a bounded grace period, sends SIGKILL, and
+removes the folders.
 
 Why a process and not ``prctl(PR_SET_PDEATHSIG)``: the death signal reaches only the
 direct child (``npm`` but not the ``node``/``esbuild`` it starts), is tied to the
@@ -25,6 +27,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from .processes import ExitWatch
 
@@ -32,11 +35,13 @@ __all__ = ["Watchdog"]
 
 # Runs in the watchdog process: standard library only, no site packages.
 _SCRIPT = r"""
-import os, signal, sys, time
+import os, shutil, signal, sys, time
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the owner
 grace = float(sys.argv[1])
 groups = set()
+folders = []
+done = False
 pending = b""
 while True:
     try:
@@ -48,11 +53,15 @@ while True:
     pending += data
     *lines, pending = pending.split(b"\n")
     for line in lines:
-        verb, _, number = line.decode().partition(" ")
+        verb, _, argument = line.decode().partition(" ")
         if verb == "watch":
-            groups.add(int(number))
+            groups.add(int(argument))
         elif verb == "forget":
-            groups.discard(int(number))
+            groups.discard(int(argument))
+        elif verb == "folder":
+            folders.append(argument)
+        elif verb == "done":
+            done = True
 
 
 def alive():
@@ -99,6 +108,9 @@ for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         delay = min(delay * 2, 0.2)
     if not alive():
         break
+if not done:  # the owner died: its private folders would be left behind
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 """
 
 
@@ -130,6 +142,10 @@ class Watchdog:
         """Process group ``pgid`` has been ended; no longer act on it."""
         self._send(f"forget {pgid}\n")
 
+    def remove_if_owner_dies(self, folder: Path) -> None:
+        """Remove ``folder`` (a private temporary folder) if this process dies."""
+        self._send(f"folder {folder}\n")
+
     def _send(self, line: str) -> None:
         if self._stdin.closed:
             return
@@ -147,6 +163,7 @@ class Watchdog:
         registered is ended by it, as if this process had died.
         """
         if not self._stdin.closed:
+            self._send("done\n")
             self._stdin.close()
         watch = ExitWatch(self.pid)
         try:

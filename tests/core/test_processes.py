@@ -144,7 +144,8 @@ OWNER = textwrap.dedent(
         if (mode == "dev" and h.state.name == "READY") or (mode == "static" and len(found) >= 3):
             break
         time.sleep(0.01)
-    print(json.dumps([p.pid for p in me.children(recursive=True)]), flush=True)
+    pids = [p.pid for p in me.children(recursive=True)]
+    print(json.dumps({"pids": pids, "folder": str(h.frontend.launch.workdir)}), flush=True)
     threading.Event().wait()
     """
 )
@@ -162,9 +163,10 @@ def test_watchdog_ends_the_frontend_when_the_owner_is_killed(mode: str, tmp_path
     )
     try:
         assert owner.stdout is not None
-        line = owner.stdout.readline()
-        pids = json.loads(line)
-        processes = [psutil.Process(pid) for pid in pids]
+        report = json.loads(owner.stdout.readline())
+        folder = Path(report["folder"])
+        assert folder.is_dir()
+        processes = [psutil.Process(pid) for pid in report["pids"]]
         names = [p.name() for p in processes]
         # the frontend's processes, and the watchdog (a python process)
         assert len(processes) >= (4 if mode == "dev" else 3), names
@@ -177,6 +179,10 @@ def test_watchdog_ends_the_frontend_when_the_owner_is_killed(mode: str, tmp_path
             time.sleep(0.05)
         survivors = [p for p in processes if alive(p)]
         assert not survivors, survivors
+        # ... and the harness's private temporary folder is removed too.
+        while folder.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not folder.exists()
     finally:
         if owner.poll() is None:
             owner.kill()
