@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -122,12 +123,34 @@ class _DriverLogger(logging.Logger):
         return self.manager.disable < level and level >= self.getEffectiveLevel()
 
 
+class _ServerSSLObject(ssl.SSLObject):
+    """Closes a TLS connection without waiting for the client's close_notify.
+
+    asyncio waits for it up to 30 s (``ssl_shutdown_timeout``, which hypercorn does not
+    pass on), and a test's idle pooled client never reads its socket to send one: every
+    stop with a client connection open took ``shutdown_timeout``. TLS allows the closing
+    side not to wait.
+    """
+
+    def unwrap(self) -> None:
+        try:
+            super().unwrap()
+        except ssl.SSLWantReadError:
+            pass  # our close_notify is written; asyncio sends it and closes
+
+
 @functools.cache
 def _config_class() -> type[Config]:
     from hypercorn.config import Config, Sockets
 
     class HarnessConfig(Config):
         harness_socket: socket.socket
+
+        def create_ssl_context(self) -> ssl.SSLContext | None:
+            context = super().create_ssl_context()
+            if context is not None:
+                context.sslobject_class = _ServerSSLObject
+            return context
 
         def create_sockets(self) -> Sockets:
             # hypercorn calls this once the lifespan startup completed. The harness's
