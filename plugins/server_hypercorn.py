@@ -1,36 +1,29 @@
 """The ``hypercorn`` server driver: hypercorn on the harness's socket, ready and stopped by events.
 
-hypercorn's asyncio ``serve()`` already works by events: it awaits its shutdown
-trigger only once every listener is serving, so the trigger being *called* is the
-readiness signal, and returning from it starts a graceful shutdown at once. The
-driver adds what a test harness needs on top:
-
-- the harness's socket, served as the very object (``Config.create_sockets``), so
-  asyncio's server and the driver close the same object and no descriptor is
-  duplicated, leaked or closed twice, whichever way hypercorn fails;
-- hypercorn's logs in a logger of the driver's own (never a handler on a global
-  logger), kept in :attr:`output` and passed on to the test suite's logging;
-- open WebSockets closed with code 1012 when stopping, as uvicorn does (hypercorn
-  would otherwise wait for them until ``shutdown_timeout``);
-- the app wrapped once, to see its lifespan and in-flight requests: so a stop while
-  starting cancels the app's startup, ``lifespan = "on"`` turns a raising startup
-  into a failure, and requests cut off by ``shutdown_timeout`` are reported.
-
-The hypercorn internals relied on are guarded by ``tests/plugins/test_server_hypercorn.py``.
+hypercorn's asyncio ``serve()`` awaits its shutdown trigger only once every listener
+is serving, so the trigger being *called* is readiness, and its return starts the
+graceful shutdown. Around that the driver serves the harness's socket object itself
+(no descriptor copied, leaked or closed twice), keeps hypercorn's logs in a logger of
+its own, and wraps the app to see its lifespan and requests: a stop while starting
+cancels the app's startup, open WebSockets are closed with 1012 as uvicorn does, and
+requests cut off by ``shutdown_timeout`` are reported. The hypercorn internals relied
+on are guarded by ``tests/plugins/test_server_hypercorn.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import ssl
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from liveharness import (
     BackendStartError,
+    LifecycleError,
     Option,
     OutputTail,
     ServerDriver,
@@ -44,6 +37,7 @@ if TYPE_CHECKING:
     import socket
 
     from hypercorn.config import Config
+    from hypercorn.typing import ASGIFramework
 
     from liveharness import DriverRegistry, ServerLaunch
 
@@ -51,27 +45,15 @@ __all__ = ["HypercornDriver"]
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
+Receive = Callable[[], Awaitable[Message]]
+LifecycleErrorT = TypeVar("LifecycleErrorT", bound=LifecycleError)
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
-# Options handed to hypercorn's Config unchanged: option name -> Config attribute.
-CONFIG_ATTRIBUTES = {
-    "access_log_format": "access_log_format",
-    "root_path": "root_path",
-    "keep_alive_timeout": "keep_alive_timeout",
-    "keep_alive_max_requests": "keep_alive_max_requests",
-    "read_timeout": "read_timeout",
-    "h11_max_incomplete_size": "h11_max_incomplete_size",
-    "h2_max_concurrent_streams": "h2_max_concurrent_streams",
-    "h2_max_header_list_size": "h2_max_header_list_size",
-    "h2_max_inbound_frame_size": "h2_max_inbound_frame_size",
-    "websocket_max_message_size": "websocket_max_message_size",
-    "websocket_ping_interval": "websocket_ping_interval",
-    "max_app_queue_size": "max_app_queue_size",
-    "alpn_protocols": "alpn_protocols",
-    "server_header": "include_server_header",
-    "date_header": "include_date_header",
-}
+# Options the driver interprets; every other one sets the hypercorn Config attribute of
+# its name, or of this one.
+INTERPRETED_OPTIONS = frozenset({"log_level", "access_log", "lifespan"})
+RENAMED_OPTIONS = {"server_header": "include_server_header", "date_header": "include_date_header"}
 
 
 @hookimpl
@@ -85,14 +67,29 @@ def liveharness_register_drivers(registry: DriverRegistry) -> None:
     )
 
 
-class _OutputHandler(logging.Handler):
-    """Copies a driver's hypercorn log records into its output."""
+class _DriverLogger(logging.Logger):
+    """One driver's hypercorn logger: kept in its output, then passed to ``name``'s handlers.
 
-    def __init__(self, output: OutputTail) -> None:
-        super().__init__()
+    Unregistered, so nothing global changes: hypercorn uses a Logger it is given as it
+    is, where for a logger name it would replace that logger's handlers with stderr.
+    """
+
+    def __init__(self, name: str, output: OutputTail, level: str | None) -> None:
+        super().__init__(name)
+        self.parent = logging.getLogger(name)
+        self.addHandler(logging.NullHandler())  # kept in output: never logging.lastResort
         self._output = output
+        if level is not None:
+            self.setLevel(level.upper())
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def isEnabledFor(self, level: int) -> bool:
+        # Logger caches this per level and only registered loggers' caches are cleared
+        # when a level changes (caplog.set_level), so ask every time.
+        if self.disabled or self.manager.disable >= level:
+            return False
+        return level >= self.getEffectiveLevel()
+
+    def callHandlers(self, record: logging.LogRecord) -> None:
         try:
             text = f"{record.levelname}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
@@ -100,43 +97,20 @@ class _OutputHandler(logging.Handler):
         except Exception:  # a broken log call must not break the server
             text = f"{record.levelname}: {record.msg!r}"
         self._output.append(text)
-
-
-class _DriverLogger(logging.Logger):
-    """One driver's hypercorn logger: captured into its output, then passed to ``name``'s handlers.
-
-    Not registered with ``logging.getLogger``, so each driver has its own and nothing
-    global is changed: hypercorn uses a Logger it is given as it is, while for a name it
-    would replace that logger's handlers (with one writing to stderr).
-    """
-
-    def __init__(self, name: str, output: OutputTail, level: str | None) -> None:
-        super().__init__(name)
-        self.parent = logging.getLogger(name)
-        self.addHandler(_OutputHandler(output))
-        if level is not None:
-            self.setLevel(level.upper())
-
-    def isEnabledFor(self, level: int) -> bool:
-        # Logger caches this per level and only registered loggers' caches are cleared
-        # when a level changes (caplog.set_level), so ask every time.
-        return self.manager.disable < level and level >= self.getEffectiveLevel()
+        super().callHandlers(record)
 
 
 class _ServerSSLObject(ssl.SSLObject):
-    """Closes a TLS connection without waiting for the client's close_notify.
+    """Closes a TLS connection without waiting for the client's close_notify (TLS allows it).
 
-    asyncio waits for it up to 30 s (``ssl_shutdown_timeout``, which hypercorn does not
-    pass on), and a test's idle pooled client never reads its socket to send one: every
-    stop with a client connection open took ``shutdown_timeout``. TLS allows the closing
-    side not to wait.
+    asyncio waits up to 30 s for it (hypercorn passes no ``ssl_shutdown_timeout``) and an
+    idle pooled test client never reads its socket to send one, so every stop with a
+    client connection open took ``shutdown_timeout``.
     """
 
     def unwrap(self) -> None:
-        try:
-            super().unwrap()
-        except ssl.SSLWantReadError:
-            pass  # our close_notify is written; asyncio sends it and closes
+        with contextlib.suppress(ssl.SSLWantReadError):
+            super().unwrap()  # wrote our close_notify; asyncio sends it, then closes
 
 
 @functools.cache
@@ -164,30 +138,55 @@ def _config_class() -> type[Config]:
     return HarnessConfig
 
 
-class _AppCall:
-    """One HTTP or WebSocket call into the app; knows whether its WebSocket is open."""
+class _WebSocketClosed(ConnectionResetError):
+    """What ``send()`` raises on a WebSocket the harness closed (ASGI asks for an OSError)."""
 
-    def __init__(self, send: Send) -> None:
+
+class _AppCall:
+    """One HTTP or WebSocket call into the app; a WebSocket is closed when stopping.
+
+    As uvicorn does, 1012 goes to the client and ``websocket.disconnect`` to the app at
+    once; hypercorn would keep the connection until the client answers, or the timeout.
+    """
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
         self._send = send
         self.websocket_open = False
         self.closed_by_harness = False
+        self._closed = asyncio.get_running_loop().create_future()
 
     async def send(self, message: Message) -> None:
         if self.closed_by_harness:
-            return  # hypercorn rejects messages on a WebSocket the harness closed
+            # Ends an app that only sends; hypercorn would reject the message anyway.
+            raise _WebSocketClosed("the server is stopping; the WebSocket was closed (1012)")
         if message["type"] == "websocket.accept":
             self.websocket_open = True
         elif message["type"] == "websocket.close":
             self.websocket_open = False
         await self._send(message)
 
+    async def receive(self) -> Message:
+        if not self._closed.done():
+            message = asyncio.ensure_future(self._receive())
+            try:
+                await asyncio.wait({message, self._closed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                message.cancel()  # hypercorn's queue.get(), safe to cancel; no-op once done
+            if message.done() and not message.cancelled():
+                return message.result()
+        return {"type": "websocket.disconnect", "code": 1012}
+
     async def close_websocket(self) -> None:
-        if self.websocket_open:
-            self.websocket_open = False
-            self.closed_by_harness = True
-            # 1012 "service restart", as uvicorn sends; the app gets websocket.disconnect
-            # once the client answers.
+        if not self.websocket_open:
+            return
+        self.websocket_open = False
+        self.closed_by_harness = True
+        try:
             await self._send({"type": "websocket.close", "code": 1012})
+        finally:
+            # The app returns without waiting for the client to answer the close.
+            self._closed.set_result(None)
 
 
 class HypercornDriver(ServerDriver):
@@ -198,107 +197,54 @@ class HypercornDriver(ServerDriver):
             "log_level",
             str,
             None,
-            "Level of this server's hypercorn loggers; none leaves it to the test suite's "
-            "'hypercorn.error' / 'hypercorn.access' configuration.",
+            "Level of its loggers; none: as the suite set it.",
             nullable=True,
             choices=LOG_LEVELS,
         ),
         Option("access_log", bool, False, "Log every request to the 'hypercorn.access' logger."),
         Option(
-            "access_log_format",
-            str,
-            '%(h)s %(l)s %(l)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
-            "hypercorn's access log format.",
-        ),
-        Option(
             "lifespan",
             str,
             "auto",
-            "ASGI lifespan: 'auto' serves apps whose lifespan raises without it (as hypercorn "
+            "ASGI lifespan: 'auto' serves an app whose lifespan raises without it (as hypercorn "
             "does), 'on' makes that a startup failure, 'off' sends no lifespan events.",
             choices=("auto", "on", "off"),
         ),
         Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
         Option(
-            "keep_alive_timeout",
-            float,
-            5.0,
-            "Seconds an idle keep-alive connection stays open.",
-            minimum=0,
-        ),
-        Option(
-            "keep_alive_max_requests",
-            int,
-            1000,
-            "Requests served on one HTTP/1.1 connection, or HTTP/2 streams on one connection, "
-            "before it is closed.",
-            minimum=1,
+            "keep_alive_timeout", float, 5.0, "Seconds an idle connection stays open.", minimum=0
         ),
         Option(
             "read_timeout",
             float,
             None,
-            "Seconds without data from a client before its connection is closed; none waits.",
+            "Seconds a client may send nothing.",
             nullable=True,
             minimum=0,
         ),
-        Option(
-            "h11_max_incomplete_size",
-            int,
-            16 * 1024,
-            "Largest HTTP/1.1 request line plus headers, in bytes.",
-            minimum=1,
-        ),
-        Option(
-            "h2_max_concurrent_streams",
-            int,
-            100,
-            "Streams a client may open at once on one HTTP/2 connection.",
-            minimum=1,
-        ),
-        Option(
-            "h2_max_header_list_size",
-            int,
-            2**16,
-            "Largest HTTP/2 header list, in bytes.",
-            minimum=1,
-        ),
-        Option(
-            "h2_max_inbound_frame_size",
-            int,
-            2**14,
-            "Largest HTTP/2 frame a client may send, in bytes (16384 to 16777215).",
-            minimum=2**14,
-            maximum=2**24 - 1,
-        ),
+        Option("h11_max_incomplete_size", int, 16384, "Largest HTTP/1.1 head, bytes.", minimum=1),
+        Option("h2_max_concurrent_streams", int, 100, "Streams per HTTP/2 connection.", minimum=1),
+        Option("h2_max_header_list_size", int, 65536, "Largest HTTP/2 headers, bytes.", minimum=1),
         Option(
             "websocket_max_message_size",
             int,
-            16 * 1024 * 1024,
-            "Largest WebSocket message, in bytes.",
+            16777216,
+            "Largest WebSocket message, bytes.",
             minimum=1,
         ),
         Option(
             "websocket_ping_interval",
             float,
             None,
-            "Seconds between pings on each WebSocket; none sends none.",
+            "Seconds between pings.",
             nullable=True,
             minimum=0.001,
-        ),
-        Option(
-            "max_app_queue_size",
-            int,
-            10,
-            "Messages queued for the app per request before hypercorn stops reading.",
-            minimum=1,
         ),
         Option(
             "alpn_protocols",
             list,
             ["h2", "http/1.1"],
-            "With TLS, the protocols offered by ALPN, preferred first; ['http/1.1'] turns "
-            "HTTP/2 off.",
+            "With TLS, the protocols ALPN offers, preferred first; ['http/1.1'] turns HTTP/2 off.",
         ),
         Option("server_header", bool, True, "Send a 'server: hypercorn-<protocol>' header."),
         Option("date_header", bool, True, "Send a 'date' header."),
@@ -323,7 +269,7 @@ class HypercornDriver(ServerDriver):
         config = self._config()
         self._settled = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
-            serve(self._app, config, shutdown_trigger=self._serve_until_stopped),
+            serve(cast("ASGIFramework", self._app), config, shutdown_trigger=self._until_stopped),
             name=f"liveharness hypercorn {self.launch.url}",
         )
         # Settled by whichever comes first: the trigger being called (ready), or
@@ -335,19 +281,15 @@ class HypercornDriver(ServerDriver):
         exc = None if self._task.cancelled() else self._task.exception()
         reason = f"{type(exc).__name__}: {exc}" if exc else "it returned before serving"
         self.output.append(f"ERROR: {reason}")
-        raise BackendStartError(
-            f"hypercorn failed to start: {reason}",
-            phase="BACKEND_UP",
-            component="backend",
-            output_tail=self.output.tail(),
-        ) from exc
+        raise self._error(BackendStartError, f"hypercorn failed to start: {reason}") from exc
 
     def _config(self) -> Config:
         launch, opts = self.launch, self.launch.options
         config = _config_class()()
         config.harness_socket = launch.sock  # type: ignore[attr-defined]
-        for option, attribute in CONFIG_ATTRIBUTES.items():
-            setattr(config, attribute, opts[option])
+        for option in self.options:
+            if option.name not in INTERPRETED_OPTIONS:
+                setattr(config, RENAMED_OPTIONS.get(option.name, option.name), opts[option.name])
         config.errorlog = _DriverLogger("hypercorn.error", self.output, opts["log_level"])
         config.accesslog = (
             _DriverLogger("hypercorn.access", self.output, opts["log_level"])
@@ -356,7 +298,7 @@ class HypercornDriver(ServerDriver):
         )
         # asyncio's start_server listens again with this backlog; keep the harness's.
         config.backlog = BACKLOG
-        config.graceful_timeout = launch.shutdown_timeout
+        config.graceful_timeout = 2 * launch.shutdown_timeout  # stop() cuts off at 1x
         config.shutdown_timeout = launch.shutdown_timeout  # the app's lifespan shutdown
         # The harness enforces startup_timeout around start() with its own error;
         # hypercorn's timer on the lifespan startup must not fire first.
@@ -370,7 +312,7 @@ class HypercornDriver(ServerDriver):
         if self._settled is not None and not self._settled.done():
             self._settled.set_result(None)
 
-    async def _serve_until_stopped(self) -> None:
+    async def _until_stopped(self) -> None:
         # hypercorn awaits its shutdown trigger only once every listener is serving.
         self._ready = True
         self._settle()
@@ -384,10 +326,15 @@ class HypercornDriver(ServerDriver):
             return
         task = asyncio.current_task()
         assert task is not None
-        call = _AppCall(send)
+        call = _AppCall(receive, send)
         self._calls[task] = call
         try:
-            await self.launch.app(scope, receive, call.send)
+            if scope["type"] == "websocket":
+                await self.launch.app(scope, call.receive, call.send)
+            else:
+                await self.launch.app(scope, receive, call.send)
+        except _WebSocketClosed:
+            pass  # the app ended on the close the harness sent; nothing to log
         except asyncio.CancelledError:
             if self._stopping.is_set():
                 self._cut_off += 1  # hypercorn's graceful_timeout, or the driver's, ran out
@@ -427,7 +374,7 @@ class HypercornDriver(ServerDriver):
 
     async def stop(self) -> None:
         task = self._task
-        closing: list[asyncio.Task[None]] = []
+        closing: set[asyncio.Task[None]] = set()
         try:
             if task is None:
                 return
@@ -437,30 +384,33 @@ class HypercornDriver(ServerDriver):
                 # Stopped while starting (a startup timeout, Ctrl-C): cancel the app's
                 # startup; hypercorn then returns without serving.
                 lifespan.cancel()
-            closing = [
+            closing = {
                 asyncio.create_task(call.close_websocket())
                 for call in self._calls.values()
                 if call.websocket_open
-            ]
+            }
             timeout = self.launch.shutdown_timeout
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:
-                # hypercorn cancels requests after graceful_timeout itself, but on Python
-                # >= 3.12 its Server.wait_closed() first waits for every connection.
+                # Cut off the requests still running; their connections then close
+                # as usual. (hypercorn's graceful_timeout is only the backstop: it
+                # cancels whole connections, which asyncio 3.11 logs as errors, and on
+                # Python >= 3.12 Server.wait_closed() waits for every connection first.)
                 for running in self._calls:
                     running.cancel()
-                done, _ = await asyncio.wait({task}, timeout=timeout)
+                # then the app's lifespan shutdown, which hypercorn bounds by timeout
+                done, _ = await asyncio.wait({task}, timeout=2 * timeout)
             if not done:
-                await _cancel({task, *([lifespan] if lifespan else [])})
-                raise ShutdownTimeout(
-                    f"hypercorn did not stop within {2 * timeout:g} s; cancelled",
-                    phase="STOPPING",
-                    component="backend",
-                    output_tail=self.output.tail(),
+                await _cancel({task})
+                raise self._error(
+                    ShutdownTimeout, f"hypercorn did not stop within {3 * timeout:g} s; cancelled"
                 )
             self._check_stopped(task)
         finally:
-            await _cancel(set(closing))
+            # A failure after the lifespan startup (a bad certificate) leaves the app's
+            # lifespan waiting for a shutdown hypercorn will never send.
+            lifespan = self._lifespan_task
+            await _cancel(closing | ({lifespan} if lifespan is not None else set()))
             self.launch.sock.close()
 
     def _check_stopped(self, task: asyncio.Task[None]) -> None:
@@ -468,21 +418,22 @@ class HypercornDriver(ServerDriver):
             return
         exc = task.exception()  # also marks a failure start() reported as retrieved
         if exc is not None and self._ready:
-            self.output.append(f"ERROR: {type(exc).__name__}: {exc}")
-            raise ShutdownError(
-                f"hypercorn failed while serving or stopping: {type(exc).__name__}: {exc}",
-                phase="STOPPING",
-                component="backend",
-                output_tail=self.output.tail(),
-            ) from exc
+            reason = f"{type(exc).__name__}: {exc}"
+            self.output.append(f"ERROR: {reason}")
+            message = f"hypercorn failed while serving or stopping: {reason}"
+            raise self._error(ShutdownError, message) from exc
         if self._cut_off:
-            raise ShutdownTimeout(
+            message = (
                 f"{self._cut_off} request(s) still running after shutdown_timeout = "
-                f"{self.launch.shutdown_timeout:g} s were cancelled",
-                phase="STOPPING",
-                component="backend",
-                output_tail=self.output.tail(),
+                f"{self.launch.shutdown_timeout:g} s were cancelled"
             )
+            raise self._error(ShutdownTimeout, message)
+
+    def _error(self, error_class: type[LifecycleErrorT], message: str) -> LifecycleErrorT:
+        phase = "BACKEND_UP" if error_class is BackendStartError else "STOPPING"
+        return error_class(
+            message, phase=phase, component="backend", output_tail=self.output.tail()
+        )
 
 
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:

@@ -11,7 +11,6 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,9 @@ def hypercorn_harness(app: Any = hello_app, **options: Any) -> Harness:
     return Harness(app=app, server="hypercorn", **options)
 
 
-def driver_for(app: Any, *, tls: TLSFiles | None = None, **options: Any) -> HypercornDriver:
+def driver_for(
+    app: Any, *, tls: TLSFiles | None = None, shutdown_timeout: float = 2.0, **options: Any
+) -> HypercornDriver:
     """A driver on a fresh harness-style socket, for tests that drive it directly."""
     sock = bind_listening_socket("127.0.0.1", 0)
     scheme = "https" if tls else "http"
@@ -63,7 +64,7 @@ def driver_for(app: Any, *, tls: TLSFiles | None = None, **options: Any) -> Hype
             url=f"{scheme}://127.0.0.1:{sock.getsockname()[1]}",
             options=config.driver_options("server", "hypercorn", HypercornDriver.options),
             startup_timeout=5.0,
-            shutdown_timeout=2.0,
+            shutdown_timeout=shutdown_timeout,
             tls=tls,
         )
     )
@@ -87,8 +88,13 @@ def test_hypercorn_internals_the_driver_relies_on_still_exist() -> None:
     ]
     config = hypercorn.config.Config()
     # Setting an attribute Config does not have would silently do nothing.
+    passed_through = [
+        server_hypercorn.RENAMED_OPTIONS.get(option.name, option.name)
+        for option in HypercornDriver.options
+        if option.name not in server_hypercorn.INTERPRETED_OPTIONS
+    ]
     for attribute in (
-        *server_hypercorn.CONFIG_ATTRIBUTES.values(),
+        *passed_through,
         "errorlog",
         "accesslog",
         "backlog",
@@ -306,6 +312,17 @@ def test_access_log_can_be_switched_on(caplog: pytest.LogCaptureFixture) -> None
     assert any("/visible" in line for line in h.backend_output)
 
 
+def test_a_level_changed_while_serving_is_honoured(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    with hypercorn_harness(servers={"hypercorn": {"access_log": True}}) as h:
+        httpx.get(h.url + "/quiet")
+        caplog.set_level(logging.INFO)
+        httpx.get(h.url + "/loud")
+    output = "\n".join(h.backend_output)
+    assert "/quiet" not in output
+    assert "/loud" in output
+
+
 def test_app_errors_are_captured_with_their_traceback() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -325,7 +342,9 @@ def test_app_errors_are_captured_with_their_traceback() -> None:
 async def failing_lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await receive()
-        await send({"type": "lifespan.startup.failed", "message": "database unreachable at db:5432"})
+        await send(
+            {"type": "lifespan.startup.failed", "message": "database unreachable at db:5432"}
+        )
         return
     raise AssertionError("served a request after a failed startup")
 
@@ -435,7 +454,7 @@ def test_in_flight_request_completes_across_stop() -> None:
     assert port_refuses(h.backend_url)
 
 
-def test_shutdown_timeout_cuts_off_a_hung_request() -> None:
+def test_shutdown_timeout_cuts_off_a_hung_request(caplog: pytest.LogCaptureFixture) -> None:
     entered = threading.Event()
 
     async def hanging_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -465,6 +484,8 @@ def test_shutdown_timeout_cuts_off_a_hung_request() -> None:
     assert h.state is State.STOPPED
     assert errors or statuses == [500], "the hung request should have been cut off"
     assert port_refuses(h.backend_url)
+    # the request was cut off, not its connection: asyncio 3.11 logs cancelled connections
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
 
 
 def test_lifespan_shutdown_failure_is_reported_after_stopping() -> None:
@@ -526,11 +547,48 @@ def test_open_websocket_is_closed_with_1012_when_stopping() -> None:
     assert port_refuses(h.backend_url)
 
 
+def test_websocket_whose_client_never_answers_the_close_still_stops_at_once() -> None:
+    h = hypercorn_harness(echo_app, shutdown_timeout=5).start()
+    host, port = h.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(
+            b"GET /ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+            b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+        )
+        assert raw.recv(1024).startswith(b"HTTP/1.1 101")
+        began = time.perf_counter()
+        h.stop()  # the raw client reads nothing, so never answers the close frame
+        assert time.perf_counter() - began < 1
+    assert port_refuses(h.backend_url)
+
+
+def test_websocket_app_that_only_sends_ends_when_stopping() -> None:
+    sent = threading.Event()
+
+    async def ticker_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await hello_app(scope, receive, send)
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:  # never receives again: only send() can tell it the socket closed
+            await send({"type": "websocket.send", "text": "tick"})
+            sent.set()
+            await asyncio.sleep(0.01)
+
+    h = hypercorn_harness(ticker_app, shutdown_timeout=5).start()
+    with websocket_connect(h.url.replace("http", "ws") + "/ws") as ws:
+        assert ws.recv(timeout=5) == "tick"
+        began = time.perf_counter()
+        h.stop()
+        assert time.perf_counter() - began < 1
+    assert not any("Error in ASGI Framework" in line for line in h.backend_output)
+
+
 # ---------------------------------------------------------------------- TLS and HTTP/2
 
 
 @pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFiles]:
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
     folder = tmp_path_factory.mktemp("tls")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -538,7 +596,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFiles]:
     (folder / "cert.pem").write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
     os.chmod(folder / "key.pem", 0o600)
-    yield TLSFiles(str(folder / "cert.pem"), str(folder / "key.pem"), str(folder / "ca.pem"))
+    return TLSFiles(str(folder / "cert.pem"), str(folder / "key.pem"), str(folder / "ca.pem"))
 
 
 def test_tls_serves_http2_negotiated_by_alpn(tls_files: TLSFiles) -> None:
@@ -558,6 +616,7 @@ def test_tls_serves_http2_negotiated_by_alpn(tls_files: TLSFiles) -> None:
             await driver.stop()
         assert driver.launch.sock.fileno() == -1
         assert port_refuses(driver.launch.url)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
         assert any("Running on https://127.0.0.1" in line for line in driver.output.tail())
 
     run(main())
@@ -605,6 +664,7 @@ def test_socket_closed_when_stopped_without_starting() -> None:
         driver = driver_for(hello_app)
         await driver.stop()
         assert driver.launch.sock.fileno() == -1
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     run(main())
 
@@ -616,6 +676,7 @@ def test_socket_closed_after_a_lifespan_failure_it_never_adopted() -> None:
             await driver.start()
         await driver.stop()
         assert driver.launch.sock.fileno() == -1
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     run(main())
 
@@ -633,6 +694,7 @@ def test_socket_closed_after_a_tls_failure_past_socket_creation(tmp_path: Path) 
         assert isinstance(info.value.__cause__, ssl.SSLError)
         await driver.stop()
         assert driver.launch.sock.fileno() == -1
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     run(main())
 
@@ -652,6 +714,7 @@ def test_socket_closed_when_stopped_while_starting() -> None:
         await driver.stop()
         assert driver.launch.sock.fileno() == -1
         assert port_refuses(driver.launch.url)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     run(main())
 
@@ -664,6 +727,36 @@ def test_socket_closed_after_a_serve_and_stop() -> None:
             assert (await client.get(driver.launch.url)).text == "hello"
         await driver.stop()
         assert driver.launch.sock.fileno() == -1
+        assert asyncio.all_tasks() == {asyncio.current_task()}
         await driver.stop()  # a second stop is harmless
+
+    run(main())
+
+
+def test_websocket_cut_off_while_receiving_leaves_no_task_behind() -> None:
+    entered = asyncio.Event()
+
+    async def unaccepting_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await hello_app(scope, receive, send)
+        await receive()
+        entered.set()
+        await receive()  # never accepted, so never closed by the driver: cut off in here
+
+    async def main() -> None:
+        driver = driver_for(unaccepting_app, shutdown_timeout=0.1)
+        await driver.start()
+        host, port = driver.launch.url.rsplit("/", 1)[-1].split(":")
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"GET /ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+            b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+        )
+        await entered.wait()
+        with pytest.raises(ShutdownTimeout, match="1 request"):
+            await driver.stop()
+        writer.close()
+        await writer.wait_closed()
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     run(main())
