@@ -4,10 +4,10 @@ hypercorn's asyncio ``serve()`` awaits its shutdown trigger only once every list
 is serving, so the trigger being *called* is readiness, and its return starts the
 graceful shutdown. Around that the driver serves the harness's socket object itself
 (no descriptor copied, leaked or closed twice), keeps hypercorn's logs in a logger of
-its own, and wraps the app to see its lifespan and requests: a stop while starting
-cancels the app's startup, open WebSockets are closed with 1012 as uvicorn does, and
-requests cut off by ``shutdown_timeout`` are reported. The hypercorn internals relied
-on are guarded by ``tests/plugins/test_server_hypercorn.py``.
+its own, and wraps the app to see its lifespan and requests (``_hypercorn_app``): a
+stop while starting cancels the app's startup, open WebSockets are closed with 1012 as
+uvicorn does, and requests cut off by ``shutdown_timeout`` are reported. The hypercorn
+internals relied on are guarded by ``tests/plugins/test_server_hypercorn.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import functools
 import logging
 import ssl
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from liveharness import (
@@ -31,6 +30,7 @@ from liveharness import (
     ShutdownTimeout,
     hookimpl,
 )
+from liveharness.plugins._hypercorn_app import WatchedApp
 from liveharness.sockets import BACKLOG
 
 if TYPE_CHECKING:
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HypercornDriver"]
 
-Message = MutableMapping[str, Any]
-Send = Callable[[Message], Awaitable[None]]
-Receive = Callable[[], Awaitable[Message]]
 LifecycleErrorT = TypeVar("LifecycleErrorT", bound=LifecycleError)
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -138,57 +135,6 @@ def _config_class() -> type[Config]:
     return HarnessConfig
 
 
-class _WebSocketClosed(ConnectionResetError):
-    """What ``send()`` raises on a WebSocket the harness closed (ASGI asks for an OSError)."""
-
-
-class _AppCall:
-    """One HTTP or WebSocket call into the app; a WebSocket is closed when stopping.
-
-    As uvicorn does, 1012 goes to the client and ``websocket.disconnect`` to the app at
-    once; hypercorn would keep the connection until the client answers, or the timeout.
-    """
-
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive = receive
-        self._send = send
-        self.websocket_open = False
-        self.closed_by_harness = False
-        self._closed = asyncio.get_running_loop().create_future()
-
-    async def send(self, message: Message) -> None:
-        if self.closed_by_harness:
-            # Ends an app that only sends; hypercorn would reject the message anyway.
-            raise _WebSocketClosed("the server is stopping; the WebSocket was closed (1012)")
-        if message["type"] == "websocket.accept":
-            self.websocket_open = True
-        elif message["type"] == "websocket.close":
-            self.websocket_open = False
-        await self._send(message)
-
-    async def receive(self) -> Message:
-        if not self._closed.done():
-            message = asyncio.ensure_future(self._receive())
-            try:
-                await asyncio.wait({message, self._closed}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                message.cancel()  # hypercorn's queue.get(), safe to cancel; no-op once done
-            if message.done() and not message.cancelled():
-                return message.result()
-        return {"type": "websocket.disconnect", "code": 1012}
-
-    async def close_websocket(self) -> None:
-        if not self.websocket_open:
-            return
-        self.websocket_open = False
-        self.closed_by_harness = True
-        try:
-            await self._send({"type": "websocket.close", "code": 1012})
-        finally:
-            # The app returns without waiting for the client to answer the close.
-            self._closed.set_result(None)
-
-
 class HypercornDriver(ServerDriver):
     """hypercorn (HTTP/1.1, HTTP/2, WebSocket), in the harness's event loop."""
 
@@ -197,7 +143,7 @@ class HypercornDriver(ServerDriver):
             "log_level",
             str,
             None,
-            "Level of its loggers; none: as the suite set it.",
+            "Level of this server's hypercorn loggers; none leaves it to the suite's logging.",
             nullable=True,
             choices=LOG_LEVELS,
         ),
@@ -212,31 +158,53 @@ class HypercornDriver(ServerDriver):
         ),
         Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
         Option(
-            "keep_alive_timeout", float, 5.0, "Seconds an idle connection stays open.", minimum=0
+            "keep_alive_timeout",
+            float,
+            5.0,
+            "Seconds an idle keep-alive connection stays open.",
+            minimum=0,
         ),
         Option(
             "read_timeout",
             float,
             None,
-            "Seconds a client may send nothing.",
+            "Seconds a connection may send nothing before it is closed; none waits forever.",
             nullable=True,
             minimum=0,
         ),
-        Option("h11_max_incomplete_size", int, 16384, "Largest HTTP/1.1 head, bytes.", minimum=1),
-        Option("h2_max_concurrent_streams", int, 100, "Streams per HTTP/2 connection.", minimum=1),
-        Option("h2_max_header_list_size", int, 65536, "Largest HTTP/2 headers, bytes.", minimum=1),
+        Option(
+            "h11_max_incomplete_size",
+            int,
+            16384,
+            "Largest HTTP/1.1 request line and headers, in bytes.",
+            minimum=1,
+        ),
+        Option(
+            "h2_max_concurrent_streams",
+            int,
+            100,
+            "Streams a client may open at once on one HTTP/2 connection.",
+            minimum=1,
+        ),
+        Option(
+            "h2_max_header_list_size",
+            int,
+            65536,
+            "Largest HTTP/2 header list, in bytes.",
+            minimum=1,
+        ),
         Option(
             "websocket_max_message_size",
             int,
             16777216,
-            "Largest WebSocket message, bytes.",
+            "Largest WebSocket message, in bytes.",
             minimum=1,
         ),
         Option(
             "websocket_ping_interval",
             float,
             None,
-            "Seconds between pings.",
+            "Seconds between pings on each WebSocket; none sends no pings.",
             nullable=True,
             minimum=0.001,
         ),
@@ -256,10 +224,7 @@ class HypercornDriver(ServerDriver):
         self._settled: asyncio.Future[None] | None = None
         self._stopping = asyncio.Event()
         self._ready = False
-        self._lifespan_task: asyncio.Task[Any] | None = None
-        self._lifespan_started = False
-        self._calls: dict[asyncio.Task[Any], _AppCall] = {}
-        self._cut_off = 0
+        self._app = WatchedApp(launch.app, launch.options["lifespan"], self.output)
 
     # ------------------------------------------------------------------ starting
 
@@ -318,58 +283,6 @@ class HypercornDriver(ServerDriver):
         self._settle()
         await self._stopping.wait()
 
-    # ------------------------------------------------------------------ the app
-
-    async def _app(self, scope: Message, receive: Any, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(scope, receive, send)
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        call = _AppCall(receive, send)
-        self._calls[task] = call
-        try:
-            if scope["type"] == "websocket":
-                await self.launch.app(scope, call.receive, call.send)
-            else:
-                await self.launch.app(scope, receive, call.send)
-        except _WebSocketClosed:
-            pass  # the app ended on the close the harness sent; nothing to log
-        except asyncio.CancelledError:
-            if self._stopping.is_set():
-                self._cut_off += 1  # hypercorn's graceful_timeout, or the driver's, ran out
-            raise
-        finally:
-            del self._calls[task]
-
-    async def _lifespan(self, scope: Message, receive: Any, send: Send) -> None:
-        mode = self.launch.options["lifespan"]
-        if mode == "off" or self._stopping.is_set():
-            return  # returning without a message: hypercorn sends no lifespan events
-        self._lifespan_task = asyncio.current_task()
-
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self._lifespan_started = True
-            await send(message)
-
-        from hypercorn.utils import LifespanFailureError
-
-        try:
-            await self.launch.app(scope, receive, tracking_send)
-        except (asyncio.CancelledError, LifespanFailureError):
-            raise
-        except Exception as exc:
-            if self._lifespan_started:
-                raise  # hypercorn logs it and shuts down without lifespan
-            if mode == "on":
-                raise LifespanFailureError("startup", f"{type(exc).__name__}: {exc}") from exc
-            self.output.append(
-                f"INFO: the app's lifespan startup raised {type(exc).__name__}: {exc}; "
-                "serving it without lifespan (lifespan = 'on' makes this a failure)"
-            )
-            raise
-
     # ------------------------------------------------------------------ stopping
 
     async def stop(self) -> None:
@@ -379,16 +292,9 @@ class HypercornDriver(ServerDriver):
             if task is None:
                 return
             self._stopping.set()
-            lifespan = self._lifespan_task
-            if not self._ready and lifespan is not None and not self._lifespan_started:
-                # Stopped while starting (a startup timeout, Ctrl-C): cancel the app's
-                # startup; hypercorn then returns without serving.
-                lifespan.cancel()
-            closing = {
-                asyncio.create_task(call.close_websocket())
-                for call in self._calls.values()
-                if call.websocket_open
-            }
+            # Stopped while starting (a startup timeout, Ctrl-C), this cancels the app's
+            # startup and hypercorn returns without serving.
+            closing = self._app.stop()
             timeout = self.launch.shutdown_timeout
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:
@@ -396,8 +302,7 @@ class HypercornDriver(ServerDriver):
                 # as usual. (hypercorn's graceful_timeout is only the backstop: it
                 # cancels whole connections, which asyncio 3.11 logs as errors, and on
                 # Python >= 3.12 Server.wait_closed() waits for every connection first.)
-                for running in self._calls:
-                    running.cancel()
+                self._app.cancel_calls()
                 # then the app's lifespan shutdown, which hypercorn bounds by timeout
                 done, _ = await asyncio.wait({task}, timeout=2 * timeout)
             if not done:
@@ -409,7 +314,7 @@ class HypercornDriver(ServerDriver):
         finally:
             # A failure after the lifespan startup (a bad certificate) leaves the app's
             # lifespan waiting for a shutdown hypercorn will never send.
-            lifespan = self._lifespan_task
+            lifespan = self._app.lifespan_task
             await _cancel(closing | ({lifespan} if lifespan is not None else set()))
             self.launch.sock.close()
 
@@ -422,9 +327,9 @@ class HypercornDriver(ServerDriver):
             self.output.append(f"ERROR: {reason}")
             message = f"hypercorn failed while serving or stopping: {reason}"
             raise self._error(ShutdownError, message) from exc
-        if self._cut_off:
+        if self._app.cut_off:
             message = (
-                f"{self._cut_off} request(s) still running after shutdown_timeout = "
+                f"{self._app.cut_off} request(s) still running after shutdown_timeout = "
                 f"{self.launch.shutdown_timeout:g} s were cancelled"
             )
             raise self._error(ShutdownTimeout, message)

@@ -9,6 +9,7 @@ from liveharness import __all__ as public_names
 from liveharness import hookspecs
 from liveharness.config import reference_markdown
 from liveharness.errors import LiveHarnessError
+from liveharness.plugins.server_hypercorn import HypercornDriver
 from liveharness.plugins.server_uvicorn import UvicornDriver
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -28,6 +29,8 @@ def test_configuration_reference_is_generated_from_the_schema() -> None:
     assert reference_markdown() in text, "regenerate the core table in docs/configuration.md"
     uvicorn_table = reference_markdown(UvicornDriver.options, env_prefix="LIVEHARNESS_SERVERS__UVICORN__")
     assert uvicorn_table in text, "regenerate the servers.uvicorn table in docs/configuration.md"
+    hypercorn_table = reference_markdown(HypercornDriver.options, env_prefix="LIVEHARNESS_SERVERS__HYPERCORN__")
+    assert hypercorn_table in text, "regenerate the servers.hypercorn table in docs/configuration.md"
 
 
 def test_every_error_class_is_in_the_troubleshooting_table() -> None:
