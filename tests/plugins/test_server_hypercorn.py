@@ -24,7 +24,7 @@ import trustme
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 
-from conftest import hello_app, port_refuses, run
+from conftest import hello_app, port_refuses
 from liveharness import (
     BackendStartError,
     Harness,
@@ -138,7 +138,7 @@ def test_shutdown_trigger_is_awaited_only_once_the_socket_serves() -> None:
             sock.close()
         return answer
 
-    answer = run(main())
+    answer = asyncio.run(main())
     assert answer.startswith(b"HTTP/1.1 200")
     assert b"\r\nhello\r\n" in answer
 
@@ -196,7 +196,7 @@ def test_async_start_serves_in_the_callers_loop() -> None:
             assert h.server._task.get_loop() is asyncio.get_running_loop()  # type: ignore[union-attr]
             return h.url if response.text == "hello" else ""
 
-    url = run(main())
+    url = asyncio.run(main())
     assert url
     assert port_refuses(url)
 
@@ -220,7 +220,7 @@ def test_no_signal_handlers_installed_in_the_main_thread() -> None:
             await h.astop()
         assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_app_without_lifespan_support_is_served() -> None:
@@ -625,7 +625,7 @@ def test_tls_serves_http2_negotiated_by_alpn(tls_files: TLSFiles) -> None:
         assert asyncio.all_tasks() == {asyncio.current_task()}
         assert any("Running on https://127.0.0.1" in line for line in driver.output.tail())
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_alpn_protocols_option_can_turn_http2_off(tls_files: TLSFiles) -> None:
@@ -639,7 +639,7 @@ def test_alpn_protocols_option_can_turn_http2_off(tls_files: TLSFiles) -> None:
         finally:
             await driver.stop()
 
-    assert run(main()) == "HTTP/1.1"
+    assert asyncio.run(main()) == "HTTP/1.1"
 
 
 def test_tls_websocket_echo(tls_files: TLSFiles) -> None:
@@ -659,7 +659,7 @@ def test_tls_websocket_echo(tls_files: TLSFiles) -> None:
         finally:
             await driver.stop()
 
-    assert run(main()) == "echo: secure"
+    assert asyncio.run(main()) == "echo: secure"
 
 
 # ---------------------------------------------------------------------- no leaks on any path
@@ -672,7 +672,7 @@ def test_socket_closed_when_stopped_without_starting() -> None:
         assert driver.launch.sock.fileno() == -1
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_socket_closed_after_a_lifespan_failure_it_never_adopted() -> None:
@@ -684,7 +684,7 @@ def test_socket_closed_after_a_lifespan_failure_it_never_adopted() -> None:
         assert driver.launch.sock.fileno() == -1
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_socket_closed_after_a_tls_failure_past_socket_creation(tmp_path: Path) -> None:
@@ -702,7 +702,7 @@ def test_socket_closed_after_a_tls_failure_past_socket_creation(tmp_path: Path) 
         assert driver.launch.sock.fileno() == -1
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_socket_closed_when_stopped_while_starting() -> None:
@@ -722,7 +722,7 @@ def test_socket_closed_when_stopped_while_starting() -> None:
         assert port_refuses(driver.launch.url)
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_socket_closed_after_a_serve_and_stop() -> None:
@@ -736,7 +736,7 @@ def test_socket_closed_after_a_serve_and_stop() -> None:
         assert asyncio.all_tasks() == {asyncio.current_task()}
         await driver.stop()  # a second stop is harmless
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_websocket_cut_off_while_receiving_leaves_no_task_behind() -> None:
@@ -765,4 +765,4 @@ def test_websocket_cut_off_while_receiving_leaves_no_task_behind() -> None:
         await writer.wait_closed()
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
-    run(main())
+    asyncio.run(main())
