@@ -112,6 +112,6 @@ class QuickCloseSSLObject(ssl.SSLObject):
     SSL context's ``sslobject_class``.
     """
 
-    def unwrap(self) -> None:  # type: ignore[override]
+    def unwrap(self) -> None:
         with contextlib.suppress(ssl.SSLWantReadError):
             super().unwrap()  # wrote our close_notify; asyncio sends it, then closes
