@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from .errors import ConfigError, DriverUnavailable
 if TYPE_CHECKING:
     from .config import Config
 
-__all__ = ["TLSSetup"]
+__all__ = ["QuickCloseSSLObject", "TLSSetup"]
 
 # The names a throwaway certificate is valid for: what test clients and browsers use.
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -99,3 +101,17 @@ class TLSSetup:
         folder, self._folder = self._folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class QuickCloseSSLObject(ssl.SSLObject):
+    """Closes a TLS connection without waiting for the client's close_notify (TLS allows it).
+
+    asyncio waits up to 30 s for it (servers pass no ``ssl_shutdown_timeout``) and an
+    idle pooled test client never reads its socket to send one, so every stop with a
+    client connection open took ``shutdown_timeout``. Server drivers set it as their
+    SSL context's ``sslobject_class``.
+    """
+
+    def unwrap(self) -> None:
+        with contextlib.suppress(ssl.SSLWantReadError):
+            super().unwrap()  # wrote our close_notify; asyncio sends it, then closes

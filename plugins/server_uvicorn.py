@@ -27,6 +27,7 @@ from liveharness import (
     ShutdownTimeout,
     hookimpl,
 )
+from liveharness.tls import QuickCloseSSLObject
 
 if TYPE_CHECKING:
     import uvicorn
@@ -278,6 +279,8 @@ class UvicornDriver(ServerDriver):
             ssl_keyfile=self.launch.tls.keyfile if self.launch.tls else None,
         )
         config.load()
+        if config.ssl is not None:
+            config.ssl.sslobject_class = QuickCloseSSLObject
         if not opts["access_log"]:
             config.http_protocol_class = _without_access_log(config.http_protocol_class)
         server = server_class(config)

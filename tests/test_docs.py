@@ -33,6 +33,7 @@ def test_configuration_reference_is_generated_from_the_schema() -> None:
     text = (DOCS / "configuration.md").read_text()
     assert reference_markdown() in text
     assert "### `servers.uvicorn`" in text
+    assert "### `servers.hypercorn`" in text
     assert "### `frontends.dev`" in text
     assert "### `frontends.static`" in text
 

@@ -239,6 +239,17 @@ def test_tls_with_a_throwaway_authority() -> None:
     assert not folder.exists()
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_tls_stop_does_not_wait_for_an_idle_pooled_client(server: str) -> None:
+    h = Harness(app=hello_app, tls=True, server=server, shutdown_timeout=5).start()
+    with httpx.Client(verify=ssl.create_default_context(cafile=h.ca_path)) as client:
+        assert client.get(h.url).text == "hello"
+        # The pooled connection stays open and idle: stopping must not wait for the
+        # client's close_notify (asyncio would, up to 30 s) nor cut it off as hung.
+        h.stop()
+    assert h.state is State.STOPPED
+
+
 def test_tls_with_own_files(tmp_path: Path) -> None:
     import trustme
 

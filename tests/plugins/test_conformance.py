@@ -12,3 +12,12 @@ class TestUvicornConformance(ServerConformance):
 class TestUvicornWorkerConformance(ServerConformance):
     server = "uvicorn"
     options = {"isolation": "process"}
+
+
+class TestHypercornConformance(ServerConformance):
+    server = "hypercorn"
+
+
+class TestHypercornWorkerConformance(ServerConformance):
+    server = "hypercorn"
+    options = {"isolation": "process"}

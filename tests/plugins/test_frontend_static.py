@@ -248,3 +248,21 @@ def test_relative_cwd_is_taken_from_the_configuration_file(
     with Harness(app=hello_app) as h:
         assert httpx.get(h.url).text == "from the file's folder"
     assert os.getcwd() == str(elsewhere)
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_the_site_is_served_by_the_configured_server(tmp_path: Path, server: str) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("home")
+    h = Harness(
+        app=api_app,
+        server=server,
+        frontend="static",
+        frontends={"static": {"cwd": str(tmp_path)}},
+    )
+    with h:
+        assert httpx.get(h.url + "/orders/42").text == "home"
+        assert httpx.get(h.url + "/missing.js").status_code == 404
+        assert type(h.frontend._server).__name__.lower().startswith(server)  # type: ignore[union-attr]
+        url = h.url
+    assert port_refuses(url)
