@@ -5,15 +5,20 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
+from .backend import LeftoverTasksWarning, LiveHarnessWarning
 from .config import Config, Option, Source
 from .drivers import (
     BrowserDriver,
     BrowserLaunch,
     BrowserSession,
+    FrontendDriver,
+    FrontendLaunch,
     OutputTail,
     Owner,
+    ServeApp,
     ServerDriver,
     ServerLaunch,
+    TLSFiles,
 )
 from .errors import (
     AppAttributeError,
@@ -29,6 +34,8 @@ from .errors import (
     ConfigError,
     DriverUnavailable,
     DuplicateDriver,
+    FrontendBuildError,
+    FrontendStartError,
     InvalidConfigValue,
     InvalidTransition,
     LifecycleError,
@@ -72,16 +79,23 @@ __all__ = [
     "DriverRegistry",
     "DriverUnavailable",
     "DuplicateDriver",
+    "FrontendBuildError",
+    "FrontendDriver",
+    "FrontendLaunch",
+    "FrontendStartError",
     "Harness",
     "InvalidConfigValue",
     "InvalidTransition",
+    "LeftoverTasksWarning",
     "LifecycleError",
     "LiveHarnessError",
+    "LiveHarnessWarning",
     "Option",
     "OutputTail",
     "Owner",
     "PluginError",
     "PortInUseError",
+    "ServeApp",
     "ServerDriver",
     "ServerLaunch",
     "ShutdownError",
@@ -90,6 +104,7 @@ __all__ = [
     "StartupError",
     "StartupTimeout",
     "State",
+    "TLSFiles",
     "Timeline",
     "TimelineEntry",
     "UnknownConfigKey",

@@ -110,6 +110,50 @@ CORE_OPTIONS: tuple[Option, ...] = (
         "(LIVEHARNESS_HEADED=1 for one run).",
     ),
     Option(
+        "tls",
+        bool,
+        False,
+        "Serve HTTPS. Without tls_certfile, a throwaway certificate authority and a "
+        "certificate for localhost and 127.0.0.1 are made (needs the 'tls' extra); "
+        "clients verify with harness.ca_path.",
+    ),
+    Option(
+        "tls_certfile",
+        str,
+        None,
+        "Your own certificate chain (PEM), with tls = true.",
+        nullable=True,
+    ),
+    Option("tls_keyfile", str, None, "The private key of tls_certfile (PEM).", nullable=True),
+    Option(
+        "tls_ca",
+        str,
+        None,
+        "The CA that signed tls_certfile, exposed as harness.ca_path.",
+        nullable=True,
+    ),
+    Option(
+        "workers",
+        int,
+        1,
+        "Serve from this many worker processes sharing the socket; needs an import-string app.",
+        minimum=1,
+    ),
+    Option(
+        "isolation",
+        str,
+        "thread",
+        "'thread' serves in the harness's event loop; 'process' serves from a worker process.",
+        choices=("thread", "process"),
+    ),
+    Option(
+        "strict_tasks",
+        bool,
+        False,
+        "Tasks the app leaves running after its lifespan shutdown fail the stop "
+        "instead of raising a LeftoverTasksWarning.",
+    ),
+    Option(
         "disable_plugins",
         list,
         [],
@@ -138,6 +182,9 @@ class Config:
     _values: dict[str, _Entry] = field(default_factory=dict)
     _drivers: dict[str, dict[str, dict[str, _Entry]]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
+    #: The folder the configuration was loaded for; relative paths given through the
+    #: environment or arguments are resolved against it.
+    cwd: Path = field(default_factory=Path.cwd)
 
     def __getitem__(self, key: str) -> Any:
         if key in DRIVER_TABLES:
@@ -164,6 +211,15 @@ class Config:
         if len(parts) == 3 and parts[0] in DRIVER_TABLES:
             return self._drivers[parts[0]][parts[1]][parts[2]].source
         return self._values[key].source
+
+    def folder_of(self, key: str) -> Path:
+        """The folder a relative path in ``key`` is resolved against: the folder of the
+        file that set it, else :attr:`cwd` (for the environment, arguments and defaults)."""
+        try:
+            folder = self.source_of(key).folder
+        except KeyError:
+            folder = None
+        return folder if folder is not None else self.cwd
 
     def items(self) -> Iterator[tuple[str, Any, Source]]:
         """Every value as ``(dotted key, value, source)``, core keys first."""
@@ -224,8 +280,27 @@ def find_upwards(name: str, start: Path) -> Path | None:
     return None
 
 
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse ``path``; a syntax error names the file, line and column."""
+    """Parse ``path``; a syntax error names the file, line and column.
+
+    The result is cached by modification time and size and must not be mutated:
+    a harness is built per test, and parsing a large pyproject.toml each time
+    costs more than starting the server.
+    """
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    data = _parse_toml(path)
+    _parsed[path] = (stamp, data)
+    return data
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as stream:
             data: dict[str, Any] = tomllib.load(stream)
@@ -250,8 +325,11 @@ class _Loader:
     def set_driver(self, table: str, name: str, key: str, entry: _Entry) -> None:
         self.drivers.setdefault(table, {}).setdefault(name, {})[key] = entry
 
-    def merge_table(self, data: Mapping[str, Any], describe: Any, kind: str) -> None:
-        """Merge a mapping of core keys and driver tables; ``describe(path)`` names a table."""
+    def merge_table(
+        self, data: Mapping[str, Any], describe: Any, kind: str, folder: Path | None = None
+    ) -> None:
+        """Merge a mapping of core keys and driver tables; ``describe(path)`` names a table,
+        ``folder`` is that of the file they come from."""
         if not isinstance(data, Mapping):
             raise InvalidConfigValue(
                 f"{describe(())} must be a table, not {type(data).__name__}",
@@ -261,13 +339,15 @@ class _Loader:
             )
         for key, value in data.items():
             if key in DRIVER_TABLES:
-                self._merge_driver_table(key, value, describe, kind)
+                self._merge_driver_table(key, value, describe, kind, folder)
             elif key in _CORE:
-                self.set_core(key, value, Source(kind, describe(())))
+                self.set_core(key, value, Source(kind, describe(()), folder))
             else:
                 raise _unknown_key(key, Source(kind, describe(())), _known_keys())
 
-    def _merge_driver_table(self, table: str, value: Any, describe: Any, kind: str) -> None:
+    def _merge_driver_table(
+        self, table: str, value: Any, describe: Any, kind: str, folder: Path | None = None
+    ) -> None:
         source = describe((table,))
         if not isinstance(value, Mapping):
             raise InvalidConfigValue(
@@ -286,7 +366,7 @@ class _Loader:
                     source=where,
                 )
             for key, option_value in options.items():
-                self.set_driver(table, name, key, _Entry(option_value, Source(kind, where)))
+                self.set_driver(table, name, key, _Entry(option_value, Source(kind, where, folder)))
 
     def merge_environment(self, environ: Mapping[str, str]) -> None:
         for variable in sorted(environ):
@@ -343,6 +423,7 @@ def load_config(
                 section,
                 lambda path, p=pyproject: f"{p} [{'.'.join(('tool', 'liveharness', *path))}]",
                 "pyproject",
+                pyproject.parent,
             )
 
     explicit = environ.get(ENV_PREFIX + "CONFIG_FILE")
@@ -360,6 +441,7 @@ def load_config(
             read_toml(own),
             lambda path, p=own: f"{p}" + (f" [{'.'.join(path)}]" if path else ""),
             "file",
+            own.resolve().parent,
         )
 
     loader.merge_environment(environ)
@@ -373,4 +455,4 @@ def load_config(
         else:
             raise _unknown_key(key, source, _known_keys())
 
-    return Config(loader.values, loader.drivers, tuple(files))
+    return Config(loader.values, loader.drivers, tuple(files), cwd=start)

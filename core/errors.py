@@ -22,6 +22,8 @@ The hierarchy, by what a caller would do about it::
     │   │   │       ├── AppImportError     the module (or something it imports) failed to import
     │   │   │       ├── AppAttributeError  the module has no such attribute
     │   │   │       └── AppFactoryError    the factory raised
+    │   │   ├── FrontendStartError  the frontend's command was not found, exited, or its URL did not answer
+    │   │   │   └── FrontendBuildError     the build command failed or left no usable output directory
     │   │   └── StartupTimeout      a component did not become ready within ``startup_timeout``
     │   ├── BrowserStartError       a browser did not launch, connect or open the page; the harness stays READY
     │   │   └── BrowserConnectError a remote browser endpoint refused, or did not answer within ``connect_timeout``
@@ -50,6 +52,8 @@ __all__ = [
     "ConfigError",
     "DriverUnavailable",
     "DuplicateDriver",
+    "FrontendBuildError",
+    "FrontendStartError",
     "InvalidConfigValue",
     "InvalidTransition",
     "LifecycleError",
@@ -242,6 +246,16 @@ class AppAttributeError(AppLoadError):
 
 class AppFactoryError(AppLoadError):
     """The app factory raised an exception."""
+
+
+class FrontendStartError(StartupError):
+    """The frontend did not start: its command was not found or exited, it printed no URL,
+    or its URL did not answer. ``output_tail`` has the last lines the command wrote.
+    """
+
+
+class FrontendBuildError(FrontendStartError):
+    """The frontend's build command failed, or left no usable output directory."""
 
 
 class StartupTimeout(StartupError):

@@ -3,34 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import itertools
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pluggy
 
 from .apploader import load_app_spec
+from .backend import Backend
 from .browsers import HarnessBrowsers
 from .config import Config, load_config
-from .drivers import BrowserSession, ServerDriver, ServerLaunch
+from .drivers import BrowserSession, FrontendDriver, ServerDriver, ServerLaunch
 from .errors import (
     BackendStartError,
     ConfigError,
+    FrontendStartError,
     InvalidTransition,
     LifecycleError,
     ShutdownError,
     StartupError,
-    StartupTimeout,
     UsageError,
 )
-from .lifecycle import State, Timeline, check_transition
+from .frontendphase import frontend_launch, select_frontend, wait_for_frontend
+from .inline import write_app_source
+from .lifecycle import State, Timeline, check_transition, start_within
 from .loopthread import CallerThread, LoopThread
 from .pluginloader import build_plugin_manager, plugin_of_traceback, register_drivers
-from .registry import DriverInfo, DriverKind, DriverRegistry
+from .registry import DriverInfo, DriverRegistry
 from .sockets import bind_listening_socket, url_host
+from .tls import TLSSetup
 
 __all__ = ["Harness"]
 
@@ -54,6 +64,11 @@ class Harness:
         functions) to register for this harness, next to the installed ones.
     :param cwd: where to look for ``pyproject.toml`` / ``liveharness.toml``
         (default: the working directory).
+    :param app_source: the app's source, inline: a function whose body is the module's
+        source (its keyword defaults become module globals), or a source string. It is
+        written as a module to a private temporary directory and imported by name, so
+        it also works with worker processes. Use instead of ``app``.
+    :param app_name: the attribute of ``app_source`` that is the app (default ``"app"``).
     :param options: any other configuration key (``server="uvicorn"``, ``port=8000``,
         ``servers={"uvicorn": {"log_level": "info"}}``, ...). See the configuration reference.
 
@@ -67,10 +82,16 @@ class Harness:
         *,
         plugins: Sequence[object] = (),
         cwd: str | Path | None = None,
+        app_source: Callable[..., Any] | str | None = None,
+        app_name: str = "app",
         **options: Any,
     ) -> None:
         if app is not _NOT_GIVEN:
             options["app"] = app
+        if app_source is not None and "app" in options:
+            raise UsageError("pass either app= or app_source=, not both")
+        self._app_source = app_source
+        self._app_name = app_name
         self.name = f"harness-{next(_numbers)}"
         self.config: Config = load_config(options, cwd=Path(cwd) if cwd is not None else None)
         self.plugin_manager: pluggy.PluginManager = build_plugin_manager(
@@ -86,22 +107,25 @@ class Harness:
         self._server_options = config.driver_options(
             "server", config.server, getattr(self._server_info.driver_class, "options", ())
         )
-        kind: DriverKind
-        for kind in ("frontend",):
-            name = config[kind]
-            if name is not None:
-                self.registry.get(kind, name, source=str(config.source_of(kind)))
-                raise UsageError(
-                    f"{kind} drivers are not supported by this version of liveharness yet"
-                )
+        self._tls = TLSSetup.from_config(config)
+        if config.workers > 1 or config.isolation == "process":
+            from .workers import check_worker_app
+
+            check_worker_app(config, has_source=app_source is not None)
+        self._frontend_info, self._frontend_options = select_frontend(config, self.registry)
+        # Checks the browser driver and its options now, like every other configuration value.
         self._browsers = HarnessBrowsers(self)
         self._caller: CallerThread | None = None
 
         self.timeline = Timeline()
         self._state = State.INIT
         self._undo: list[UndoStep] = []
-        self._server: ServerDriver | None = None
-        self._backend_url: str | None = None
+        self._backend = Backend(
+            config, self._server_info, self._server_options, self._app_spec, self._load_app
+        )
+        self._backend_lock: asyncio.Lock | None = None
+        self._frontend: FrontendDriver | None = None
+        self._frontend_url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
@@ -120,29 +144,62 @@ class Harness:
     @property
     def backend_url(self) -> str:
         """The backend's base URL, e.g. ``"http://127.0.0.1:8123"``; known once the port is bound."""
-        if self._backend_url is None:
+        if self._backend.url is None:
             raise UsageError(
                 f"{self.name} has no backend URL yet: it is {self._state.name}; call start() first"
             )
-        return self._backend_url
+        return self._backend.url
 
     @property
     def url(self) -> str:
         """Where a browser should go: the frontend's URL, or the backend's while there is no frontend."""
+        if self._frontend_url is not None:
+            return self._frontend_url
         return self.backend_url
+
+    @property
+    def frontend_url(self) -> str | None:
+        """The frontend's base URL once it answers; ``None`` with no frontend configured."""
+        return self._frontend_url
+
+    @property
+    def frontend(self) -> FrontendDriver | None:
+        """The frontend driver, once the frontend phase has begun."""
+        return self._frontend
+
+    @property
+    def frontend_output(self) -> list[str]:
+        """The last lines (up to 1000) the frontend's processes wrote, colour codes removed."""
+        return self._frontend.output.tail(1000) if self._frontend is not None else []
+
+    @property
+    def frontend_log(self) -> Path | None:
+        """The file holding everything the frontend's processes wrote, while it exists.
+
+        By default it is in the harness's private temporary folder, removed at stop;
+        the frontend's ``log_file`` option keeps it elsewhere.
+        """
+        return self._frontend.log_path if self._frontend is not None else None
+
+    @property
+    def ca_path(self) -> str | None:
+        """The certificate authority (PEM) that clients verify the HTTPS backend with."""
+        tls = self._backend.tls
+        return tls.ca_path if tls is not None else None
 
     @property
     def server(self) -> ServerDriver | None:
         """The running server driver, once the backend phase has begun."""
-        return self._server
+        return self._backend.driver
 
     @property
     def backend_output(self) -> list[str]:
         """The last lines the backend server logged."""
-        return self._server.output.tail(200) if self._server is not None else []
+        driver = self._backend.driver or self._backend.last_driver
+        return driver.output.tail(200) if driver is not None else []
 
     def __repr__(self) -> str:
-        where = f" {self._backend_url}" if self._backend_url else ""
+        where = f" {self._backend.url}" if self._backend.url else ""
         return f"<Harness {self.name} {self._state.name}{where}>"
 
     def _enter(self, new: State) -> None:
@@ -184,6 +241,7 @@ class Harness:
             self._enter(State.BACKEND_UP)
             # The frontend step is entered even with no frontend, so every observer
             # sees the same sequence.
+            await self._start_frontend()
             self._enter(State.FRONTEND_UP)
             self._enter(State.READY)
         except BaseException as exc:
@@ -286,15 +344,20 @@ class Harness:
                 raise UsageError(
                     f"{self.name} runs in this thread's event loop; use 'await harness.astop()' here"
                 )
+            thread, self._loop_thread = self._loop_thread, None
             # Browsers that belong to this thread are closed on it, at the loop's request.
-            caller = self._caller = CallerThread(loop)
+            caller = self._caller = CallerThread(loop) if self._browsers.sessions else None
             try:
-                future = asyncio.run_coroutine_threadsafe(self.astop(), loop)
-                caller.serve(future)
-                future.result()
+                if thread is None:  # started in a caller's loop, stopped from another thread
+                    future = asyncio.run_coroutine_threadsafe(self.astop(), loop)
+                    if caller is not None:
+                        caller.serve(future)
+                    future.result()
+                    return
+                # One hop: the loop stops itself after astop() and the thread is joined.
+                thread.run_then_close(self.astop(), serve=caller)
             finally:
                 self._caller = None
-                self._close_loop_thread()
 
     def __enter__(self) -> Harness:
         return self.start()
@@ -348,6 +411,109 @@ class Harness:
         """The open browsers, oldest first, with their drivers and owners (for plugins)."""
         return self._browsers.sessions
 
+    # ------------------------------------------------------------------ backend
+
+    async def arestart_backend(self) -> None:
+        """Restart the backend in place: lifespan shutdown, then startup; the URL stays.
+
+        The listening socket stays open, so clients that connect meanwhile wait in its
+        backlog rather than being refused. Readiness is an event, as at start.
+
+        :raises InvalidTransition: the harness is not READY.
+        :raises ShutdownError: stopping the old server failed (the new one is not started;
+            the harness is stopped).
+        :raises BackendStartError: the new server did not start (the harness is FAILED).
+        """
+        if self._state is not State.READY:
+            raise InvalidTransition(
+                f"arestart_backend(): {self.name} is {self._state.name}; "
+                "it needs READY (after start(), before stop())",
+                current=self._state,
+                requested=State.BACKEND_UP,
+            )
+        if self._backend_lock is None:
+            self._backend_lock = asyncio.Lock()
+        async with self._backend_lock:
+            try:
+                await self._backend.restart()
+            except BaseException as exc:
+                self._failed_phase = State.BACKEND_UP.name
+                await self._fail_start(exc)
+                raise
+            self.timeline.record_restart()
+
+    def restart_backend(self) -> None:
+        """Blocking :meth:`arestart_backend`; works from any thread but the harness's loop."""
+        try:
+            self._run_in_loop(self.arestart_backend(), "restart_backend()")
+        except BaseException:
+            if self._state in (State.FAILED, State.STOPPED):
+                # The failed restart stopped everything; the loop thread goes with it.
+                with self._sync_lock:
+                    self._close_loop_thread()
+            raise
+
+    def call_in_backend(self, function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``function(*args, **kwargs)`` on the backend's event loop and return its result.
+
+        A coroutine function is awaited there; a plain function is called there. This
+        is how a test reaches into app state the way the app's own tasks do. An
+        exception raised by ``function`` reaches the caller with its traceback.
+
+        :raises TypeError: ``function`` is a coroutine object (pass the function and its
+            arguments), or not callable.
+        :raises InvalidTransition: the harness is not READY.
+        """
+        if inspect.iscoroutine(function) or inspect.isawaitable(function):
+            close = getattr(function, "close", None)
+            if close is not None:
+                close()
+            raise TypeError(
+                f"call_in_backend() takes a function, not the awaitable {function!r}: "
+                "pass the coroutine function and its arguments, call_in_backend(fetch, 1), "
+                "not call_in_backend(fetch(1))"
+            )
+        if not callable(function):
+            raise TypeError(
+                f"call_in_backend() takes a function or coroutine function, not {function!r}"
+            )
+        if self._state is not State.READY:
+            raise InvalidTransition(
+                f"cannot call into the backend of {self.name}: it is {self._state.name}, not READY",
+                current=self._state,
+                requested=State.READY,
+            )
+
+        async def call() -> Any:
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):
+                # A coroutine function, or a plain one (a partial, a lambda) returning one.
+                result = await result
+            return result
+
+        return self._run_in_loop(call(), "call_in_backend()")
+
+    def _run_in_loop(self, coro: Any, what: str) -> Any:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            raise InvalidTransition(
+                f"{what}: {self.name} is {self._state.name}; it needs READY (after start(), before stop())",
+                current=self._state,
+                requested=State.READY,
+            )
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            coro.close()
+            raise UsageError(
+                f"{what} blocks, and this thread runs {self.name}'s event loop; "
+                "await the a-prefixed method, or call the code directly"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
     # ------------------------------------------------------------------ internals
 
     def _check_startable(self) -> None:
@@ -376,66 +542,121 @@ class Harness:
         if thread is not None:
             thread.close()
 
-    def _load_app(self) -> tuple[Any, str | None]:
+    def _app_spec(self) -> Any:
+        """The app specification: configured, or an inline source written as a module."""
+        if self._app_source is not None:
+            inline = write_app_source(self._app_source, self._app_name)
+            self._undo.append(("app source", _async(inline.cleanup)))
+            return inline.spec
         spec = self.config.app
-        source = str(self.config.source_of("app"))
         if spec is None:
             raise ConfigError(
                 "no app configured: pass Harness(app='package.module:app'), or set app in "
                 "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
                 key="app",
-                source=source,
+                source=str(self.config.source_of("app")),
             )
+        return spec
+
+    def _load_app(self, spec: Any) -> Any:
+        """The app for ``spec``: a plugin's, an import string's, or the object itself."""
         loaded = self.plugin_manager.hook.liveharness_load_app(spec=spec, config=self.config)
         if loaded is not None:
-            return loaded, spec if isinstance(spec, str) else None
+            return loaded
         if isinstance(spec, str):
-            return load_app_spec(spec, source=source), spec
-        return spec, None
+            source = (
+                "app_source=" if self._app_source is not None else str(self.config.source_of("app"))
+            )
+            return load_app_spec(spec, source=source)
+        return spec
 
     async def _start_backend(self) -> None:
-        config = self.config
+        backend = self._backend
+        if self._tls is not None:
+            backend.tls = self._tls.files()
+            self._undo.append(("tls", _async(self._tls.cleanup)))
         # Bind first: a busy port fails before any app code runs.
-        sock = bind_listening_socket(config.host, config.port, source=str(config.source_of("port")))
-        self._undo.append(("socket", _closer(sock)))
-        port = sock.getsockname()[1]
-        self._backend_url = f"http://{url_host(config.host)}:{port}"
+        backend.bind()
+        self._undo.append(("socket", _async(backend.close_socket)))
+        self._undo.append(("backend", backend.stop_server))
+        self._undo.append(("task watch", _async(backend.unwatch_tasks)))
+        await backend.start()
 
-        app, app_spec = self._load_app()
-        launch = ServerLaunch(
-            app=app,
-            app_spec=app_spec,
-            sock=sock,
-            url=self._backend_url,
-            options=self._server_options,
-            startup_timeout=config.startup_timeout,
-            shutdown_timeout=config.shutdown_timeout,
+    # ------------------------------------------------------------------ frontend
+
+    async def _start_frontend(self) -> None:
+        info = self._frontend_info
+        if info is None:
+            return
+        self._failed_phase = State.FRONTEND_UP.name
+        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
+        # The pid in the name says whose it is, should one ever be left behind.
+        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
+        self._undo.append(("frontend temporary folder", _async(lambda: shutil.rmtree(workdir))))
+        launch = frontend_launch(
+            self.config,
+            self._frontend_options,
+            backend_url=self.backend_url,
+            backend_port=urlsplit(self.backend_url).port or 0,
+            workdir=workdir,
+            serve=self._serve_app,
+            harness_name=self.name,
         )
-        driver: ServerDriver = self._server_info.driver_class(launch)
-        self._server = driver
-        self._undo.append(("backend", driver.stop))
+        driver: FrontendDriver = info.driver_class(launch)
+        self._frontend = driver
+        self._undo.append(("frontend", driver.stop))
+        self._frontend_url = await wait_for_frontend(driver, info.name, self.config)
+
+    async def _serve_app(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> ServerDriver:
+        """Serve ``app`` for the frontend through the configured server driver (see ServeApp)."""
         name = self._server_info.name
         try:
-            await asyncio.wait_for(driver.start(), config.startup_timeout)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise StartupTimeout(
-                f"server {name!r} did not become ready within startup_timeout = "
-                f"{config.startup_timeout:g} s (from {config.source_of('startup_timeout')})",
-                phase=State.BACKEND_UP.name,
-                component="backend",
-                output_tail=driver.output.tail(),
+            sock = bind_listening_socket(host, port)
+        except BackendStartError as exc:
+            raise FrontendStartError(
+                f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
             ) from exc
-        except LifecycleError as exc:
-            if not exc.output_tail:
-                exc.output_tail = tuple(driver.output.tail())
+        launch = ServerLaunch(
+            app=app,
+            app_spec=None,
+            sock=sock,
+            url=f"http://{url_host(host)}:{sock.getsockname()[1]}",
+            options=self._server_options,
+            startup_timeout=self.config.startup_timeout,
+            shutdown_timeout=self.config.shutdown_timeout,
+        )
+        try:
+            driver: ServerDriver = self._server_info.driver_class(launch)
+        except BaseException:
+            sock.close()
             raise
-        except Exception as exc:
-            raise BackendStartError(
-                f"server {name!r} failed to start: {type(exc).__name__}: {exc}",
-                phase=State.BACKEND_UP.name,
-                component="backend",
-                output_tail=driver.output.tail(),
-            ) from exc
+        try:
+            await start_within(
+                driver.start(),
+                self.config.startup_timeout,
+                what=f"server {name!r} serving the frontend",
+                timeout_detail=f"startup_timeout = {self.config.startup_timeout:g} s",
+                phase=State.FRONTEND_UP,
+                component="frontend",
+                tail=driver.output.tail,
+                error_class=FrontendStartError,
+            )
+        except BaseException as exc:
+            # Not on the undo stack: the frontend driver stops it once it has it.
+            with contextlib.suppress(Exception):
+                await driver.stop()
+            sock.close()
+            if isinstance(exc, BackendStartError):  # the server driver's own error
+                raise FrontendStartError(
+                    f"server {name!r} failed to serve the frontend: {exc.message}",
+                    phase=State.FRONTEND_UP.name,
+                    component="frontend",
+                    output_tail=exc.output_tail,
+                ) from exc
+            raise
+        return driver
 
     async def _run_undo(self) -> list[BaseException]:
         failures: list[BaseException] = []
@@ -497,8 +718,8 @@ def _aggregate(failures: Sequence[BaseException]) -> ShutdownError:
     return error
 
 
-def _closer(sock: Any) -> Callable[[], Awaitable[None]]:
-    async def close() -> None:
-        sock.close()
+def _async(function: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        function()
 
-    return close
+    return run

@@ -11,14 +11,19 @@ answers, ``READY`` means everything the configuration asked for answers.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
-from .errors import InvalidTransition
+from .errors import InvalidTransition, LifecycleError, StartupError, StartupTimeout
 
-__all__ = ["State", "Timeline", "TimelineEntry", "check_transition"]
+__all__ = ["State", "Timeline", "TimelineEntry", "check_transition", "start_within"]
+
+T = TypeVar("T")
 
 
 class State(enum.Enum):
@@ -72,11 +77,17 @@ class Timeline:
 
     def __init__(self) -> None:
         self._entries: list[TimelineEntry] = [TimelineEntry(State.INIT, time.monotonic())]
+        #: ``time.monotonic()`` of each completed backend restart.
+        self.restarts: list[float] = []
 
     def record(self, state: State) -> TimelineEntry:
         entry = TimelineEntry(state, time.monotonic())
         self._entries.append(entry)
         return entry
+
+    def record_restart(self) -> None:
+        """Note a backend restart: the time is kept in :attr:`restarts`, states do not change."""
+        self.restarts.append(time.monotonic())
 
     def __iter__(self) -> Iterator[TimelineEntry]:
         return iter(list(self._entries))
@@ -102,3 +113,50 @@ class Timeline:
             f"{state.name}+{seconds * 1000:.2f}ms" for state, seconds in self.durations()
         )
         return f"<Timeline INIT, {parts}>" if parts else "<Timeline INIT>"
+
+
+async def start_within(
+    start: Awaitable[T],
+    seconds: float,
+    *,
+    what: str,
+    timeout_detail: str,
+    phase: State,
+    component: str,
+    tail: Callable[[], list[str]],
+    error_class: type[StartupError],
+) -> T:
+    """Await a component's start for at most ``seconds``; turn its failures into one error.
+
+    :param what: the component in words, e.g. ``"server 'uvicorn'"``.
+    :param timeout_detail: what the limit was and where it came from, after "within".
+    :param tail: the component's last output lines, attached to the error.
+    :raises StartupTimeout: it did not become ready in time.
+    :raises LifecycleError: its own, with ``tail()`` attached if it carried no output.
+    :raises StartupError: ``error_class``, wrapping any other exception.
+    """
+    try:
+        if sys.version_info >= (3, 11):
+            # Runs in this task; wait_for would add a task per call.
+            async with asyncio.timeout(seconds):
+                return await start
+        else:  # pragma: no cover - Python 3.10
+            return await asyncio.wait_for(start, seconds)
+    except (TimeoutError, asyncio.TimeoutError) as exc:
+        raise StartupTimeout(
+            f"{what} did not become ready within {timeout_detail}",
+            phase=phase.name,
+            component=component,
+            output_tail=tail(),
+        ) from exc
+    except LifecycleError as exc:
+        if not exc.output_tail:
+            exc.output_tail = tuple(tail())
+        raise
+    except Exception as exc:
+        raise error_class(
+            f"{what} failed to start: {type(exc).__name__}: {exc}",
+            phase=phase.name,
+            component=component,
+            output_tail=tail(),
+        ) from exc

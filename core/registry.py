@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -40,7 +41,9 @@ class DriverInfo:
     @property
     def missing(self) -> tuple[str, ...]:
         """The required modules that cannot be found, without importing any of them."""
-        return tuple(m for m in self.requires if importlib.util.find_spec(m) is None)
+        return tuple(
+            m for m in self.requires if m not in sys.modules and importlib.util.find_spec(m) is None
+        )
 
     @property
     def available(self) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import InvalidConfigValue
+from .templating import check_template
 
 __all__ = ["DEFAULT", "ENV_PREFIX", "Option", "Source", "reference_markdown"]
 
@@ -25,10 +27,13 @@ class Source:
 
     :param kind: ``"default"``, ``"pyproject"``, ``"file"``, ``"env"`` or ``"argument"``.
     :param where: the words an error message uses: a file and table, a variable, an argument.
+    :param folder: the folder of the file the value came from, against which a relative
+        path in it is resolved; ``None`` for the environment, arguments and defaults.
     """
 
     kind: str
     where: str
+    folder: Path | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.where
@@ -42,13 +47,18 @@ class Option:
     """One configuration key: its type, default and documentation.
 
     :param type: ``str``, ``int``, ``float``, ``bool``, ``list`` (a list of strings) or
-        ``dict`` (a table; in the environment, a JSON object).
+        ``dict`` (a table of strings, e.g. environment variables).
     :param nullable: ``None`` is accepted (``"none"`` or an empty string in the environment).
     :param choices: the accepted values, if only some are.
     :param minimum: the smallest accepted number.
     :param maximum: the largest accepted number.
     :param objects_from_arguments: a keyword argument may pass any object (``app=`` takes
         the app itself), while files and the environment must give the declared type.
+    :param templated: its strings may name run-time values such as ``{backend_url}``
+        (see :mod:`liveharness.templating`); unknown placeholders are rejected.
+    :param any_values: a ``dict`` option whose values may be anything a TOML table holds
+        (numbers, booleans, nested tables), e.g. WebDriver capabilities; in the
+        environment, a JSON object.
     """
 
     name: str
@@ -60,12 +70,16 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     objects_from_arguments: bool = False
+    templated: bool = False
+    any_values: bool = False
 
     @property
     def type_name(self) -> str:
-        name = {list: "list of strings", float: "number", dict: "table"}.get(
+        name = {list: "list of strings", dict: "table of strings", float: "number"}.get(
             self.type, self.type.__name__
         )
+        if self.any_values:
+            name = "table"
         if self.choices is not None:
             name = "one of " + ", ".join(repr(c) for c in self.choices)
         return f"{name} or none" if self.nullable else name
@@ -88,15 +102,23 @@ class Option:
                 return float(stripped)
             if self.type is list:
                 return [item.strip() for item in stripped.split(",") if item.strip()]
-            if self.type is dict:
+            if self.type is dict and self.any_values:
                 table = json.loads(stripped)
                 if not isinstance(table, dict):
                     raise ValueError
                 return table
+            if self.type is dict:
+                # NAME=VALUE pairs separated by commas; a value keeps any further '='.
+                pairs = [item.split("=", 1) for item in stripped.split(",") if item.strip()]
+                if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+                    raise ValueError
+                return {name.strip(): value.strip() for name, value in pairs}
         except ValueError:
             accepted = {
                 bool: "one of 1/0, true/false, yes/no, on/off",
-                dict: 'a JSON object, e.g. {"key": "value"}',
+                dict: 'a JSON object, e.g. {"key": 1}'
+                if self.any_values
+                else "comma-separated NAME=VALUE pairs",
             }.get(self.type, self.type_name)
             raise InvalidConfigValue(
                 f"{key} = {text!r} from {source} is not a valid {self.type_name}; expected {accepted}",
@@ -139,8 +161,15 @@ class Option:
                 )
             value = list(value)
         elif self.type is dict:
-            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            if not isinstance(value, dict):
                 raise bad(f"is a {type(value).__name__}")
+            wrong = [
+                k
+                for k, v in value.items()
+                if not isinstance(k, str) or not (self.any_values or isinstance(v, str))
+            ]
+            if wrong:
+                raise bad(f"has a value that is not a string ({wrong[0]!r})")
             value = dict(value)
         elif not isinstance(value, self.type) or (
             self.type is not bool and isinstance(value, bool)
@@ -154,6 +183,8 @@ class Option:
             raise bad(f"is below the minimum {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
             raise bad(f"is above the maximum {self.maximum:g}")
+        if self.templated:
+            check_template(value, key=key, source=str(source))
         return value
 
 

@@ -35,7 +35,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 from ._playwright_runtime import (
     EXIT_GRACE,

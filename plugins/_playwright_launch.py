@@ -46,7 +46,13 @@ OPTIONS = (
         nullable=True,
     ),
     Option("args", list, [], "Extra command-line arguments for the browser."),
-    Option("launch_options", dict, {}, "More keyword arguments for launch(), e.g. {slow_mo = 50}."),
+    Option(
+        "launch_options",
+        dict,
+        {},
+        "More keyword arguments for launch(), e.g. {slow_mo = 50}.",
+        any_values=True,
+    ),
     Option("viewport_width", int, 1280, "The page's viewport width in CSS pixels.", minimum=1),
     Option("viewport_height", int, 720, "The page's viewport height in CSS pixels.", minimum=1),
     Option(
@@ -61,6 +67,7 @@ OPTIONS = (
         dict,
         {},
         "More keyword arguments for new_context(), e.g. {color_scheme = 'dark'}.",
+        any_values=True,
     ),
     Option(
         "isolation",

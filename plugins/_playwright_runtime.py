@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 __all__ = [
     "EXIT_GRACE",

@@ -89,6 +89,7 @@ OPTIONS = (
         dict,
         {},
         "Extra W3C capabilities, e.g. {'goog:loggingPrefs' = {browser = 'ALL'}}.",
+        any_values=True,
     ),
     Option("viewport_width", int, 1280, "The window's width in pixels.", minimum=1),
     Option("viewport_height", int, 720, "The window's height in pixels.", minimum=1),

@@ -27,6 +27,7 @@ from liveharness import (
     ShutdownTimeout,
     hookimpl,
 )
+from liveharness.tls import QuickCloseSSLObject
 
 if TYPE_CHECKING:
     import uvicorn
@@ -141,6 +142,7 @@ def _server_classes() -> tuple[type[Any], type[Any]]:
         def __init__(self, config: uvicorn.Config) -> None:
             super().__init__(config)
             self.ready = asyncio.Event()
+            self.ready_future: asyncio.Future[None] | None = None
             self._exit_requested = asyncio.Event()
             self.server_state.connections = _WatchedSet()
             self.server_state.tasks = _WatchedSet()
@@ -154,6 +156,8 @@ def _server_classes() -> tuple[type[Any], type[Any]]:
             await super().startup(sockets=sockets)
             if self.started:
                 self.ready.set()
+                if self.ready_future is not None and not self.ready_future.done():
+                    self.ready_future.set_result(None)
 
         def request_exit(self) -> None:
             self.should_exit = True
@@ -271,8 +275,12 @@ class UvicornDriver(ServerDriver):
             server_header=opts["server_header"],
             date_header=opts["date_header"],
             timeout_graceful_shutdown=int(max(self.launch.shutdown_timeout, 1)),
+            ssl_certfile=self.launch.tls.certfile if self.launch.tls else None,
+            ssl_keyfile=self.launch.tls.keyfile if self.launch.tls else None,
         )
         config.load()
+        if config.ssl is not None:
+            config.ssl.sslobject_class = QuickCloseSSLObject
         if not opts["access_log"]:
             config.http_protocol_class = _without_access_log(config.http_protocol_class)
         server = server_class(config)
@@ -285,11 +293,17 @@ class UvicornDriver(ServerDriver):
         self._task = asyncio.create_task(
             self._serve(server), name=f"liveharness uvicorn {self.launch.url}"
         )
-        ready = asyncio.create_task(server.ready.wait())
-        try:
-            await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ready.cancel()
+        # One future, resolved by whichever comes first: startup completing (the server
+        # sets it) or the server task ending early.
+        settled = asyncio.get_running_loop().create_future()
+        server.ready_future = settled
+
+        def task_ended(_: object) -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        self._task.add_done_callback(task_ended)
+        await settled
         if server.ready.is_set():
             return
         # The server task ended before startup completed: say why, from what uvicorn logged.
@@ -393,7 +407,6 @@ class UvicornDriver(ServerDriver):
                 self._capture = None
 
 
-@functools.cache
 async def _cancel_lifespan(server: Any) -> None:
     # uvicorn keeps no reference to the task running the app's lifespan; find it by the
     # lifespan object its coroutine belongs to.

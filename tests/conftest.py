@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gc
+import json
 import os
-import socket
-import threading
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,20 @@ from typing import Any
 import psutil
 import pytest
 
-from liveharness import Harness
+from liveharness.testing import no_leftovers, port_refuses
+
+__all__ = [
+    "FIXTURES",
+    "Leftovers",
+    "alive",
+    "api_app",
+    "descendants",
+    "dump_dom",
+    "fake_devserver",
+    "hello_app",
+    "lifespan_recording_app",
+    "port_refuses",
+]
 
 
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -39,48 +54,161 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-def port_refuses(url: str) -> bool:
-    """True when nothing listens at ``url``'s port any more."""
-    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
+async def api_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The fixture frontend's backend: ``GET /api/hello`` answers JSON, to any origin."""
+    if scope["type"] == "lifespan":
+        return await hello_app(scope, receive, send)
+    found = scope["path"] == "/api/hello"
+    body = json.dumps({"message": "hello from the backend"} if found else {"error": "no"})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [
+                (b"content-type", b"application/json"),
+                # The page comes from the frontend's origin, the answer from the backend's.
+                (b"access-control-allow-origin", b"*"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
 
 
-def _open_fds() -> dict[str, str]:
-    fds = {}
-    for fd in os.listdir("/proc/self/fd"):
-        # The listing's own descriptor is closed before it can be read.
-        with contextlib.suppress(OSError):
-            fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
-    return fds
+FIXTURES = Path(__file__).parent / "fixtures"
+VITE_APP = FIXTURES / "vite-app"
+FAKE_DEVSERVER = str(FIXTURES / "fake_devserver.py")
 
 
-class Leaks:
-    """What a test left behind: threads, file descriptors, asyncio tasks."""
-
-    def __init__(self) -> None:
-        gc.collect()
-        self.threads = set(threading.enumerate())
-        self.fds = _open_fds()
-
-    def check(self) -> None:
-        gc.collect()
-        threads = [t for t in threading.enumerate() if t not in self.threads and t.is_alive()]
-        fds = {fd: target for fd, target in _open_fds().items() if self.fds.get(fd) != target}
-        # Sockets, pipes and files count; anonymous inodes (epoll of a just-closed loop) too.
-        assert not threads, f"threads left running: {threads}"
-        assert not fds, f"file descriptors left open: {fds}"
+def fake_devserver(*arguments: str) -> list[str]:
+    """The command of the stand-in dev server, with its misbehaviour flags."""
+    return [sys.executable, FAKE_DEVSERVER, *arguments]
 
 
 @pytest.fixture
-def leaks() -> Iterator[Leaks]:
-    """Fails the test if it leaves a thread or a file descriptor behind."""
-    tracker = Leaks()
+def vite_project(tmp_path: Path) -> Path:
+    """A private copy of the Vite fixture app (its node_modules linked, not copied)."""
+    if not (VITE_APP / "node_modules" / ".bin" / "vite").exists():
+        pytest.fail(
+            "the Vite fixture app is not installed: run `bash tests/fixtures/install` "
+            "(.ci/run does it)"
+        )
+    project = tmp_path / "vite-app"
+    project.mkdir()
+    for name in ("index.html", "package.json", "vite.config.js"):
+        shutil.copy(VITE_APP / name, project / name)
+    shutil.copytree(VITE_APP / "src", project / "src")
+    (project / "node_modules").symlink_to(VITE_APP / "node_modules")
+    return project
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (an ended process whose parent has not reaped it)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def descendants() -> list[psutil.Process]:
+    """The live descendants of the test process."""
+    return [p for p in psutil.Process().children(recursive=True) if alive(p)]
+
+
+def _harness_temp_dirs() -> set[str]:
+    # Only this process's: other test runs may share the temporary folder.
+    mine = f"liveharness-{os.getpid()}-"
+    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith(mine)}
+
+
+class Leftovers:
+    """What a frontend test left behind: the processes it saw (grandchildren too, which
+    end up reparented where the ``leaks`` check cannot see them) and temporary folders."""
+
+    def __init__(self) -> None:
+        self.temp_dirs = _harness_temp_dirs()
+        self.processes = {p.pid for p in descendants()}
+        self.seen: list[psutil.Process] = []
+
+    def remember_descendants(self) -> list[psutil.Process]:
+        """Note the current descendants; :meth:`check` requires each to have ended."""
+        found = descendants()
+        self.seen.extend(found)
+        return found
+
+    def check(self) -> None:
+        survivors = [p for p in [*self.seen, *descendants()] if alive(p)]
+        survivors = [p for p in survivors if p.pid not in self.processes]
+        for process in survivors:  # do not let one failure leak into the next tests
+            with contextlib.suppress(psutil.Error, OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
+        assert not survivors, f"processes left running: {survivors}"
+        new_dirs = _harness_temp_dirs() - self.temp_dirs
+        assert not new_dirs, f"temporary folders left behind: {new_dirs}"
+
+
+@pytest.fixture
+def leftovers(leaks: None) -> Iterator[Leftovers]:
+    """Fails the test if it leaves a process, a temporary folder, a thread or an fd behind."""
+    tracker = Leftovers()
     yield tracker
     tracker.check()
+
+
+def dump_dom(url: str, profile: Path) -> str:
+    """The page at ``url`` as headless Chromium renders it once its scripts have run."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={profile}",
+        # Lets the page's fetch() finish before the DOM is printed, without a fixed wait.
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return out
+
+
+def lifespan_recording_app() -> tuple[Any, list[str]]:
+    """``hello_app`` that records the lifespan messages it receives, and that list."""
+    events: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                events.append(message["type"])
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await hello_app(scope, receive, send)
+
+    return app, events
+
+
+@pytest.fixture
+def leaks() -> Iterator[None]:
+    """Fails the test if it leaves a thread, file descriptor or child process behind."""
+    with no_leftovers():
+        yield
 
 
 @pytest.fixture
@@ -124,15 +252,6 @@ def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def started(**options: Any) -> Harness:
-    options.setdefault("app", hello_app)
-    return Harness(**options).start()
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
 # Names of the processes a browser driver starts: Chromium (whose helpers are also
 # "chromium" or "chrome"), chromedriver, Playwright's headless shell; and Playwright's
 # driver, a node process (other node processes, a frontend's dev server, are not).
@@ -153,3 +272,47 @@ def browser_processes() -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+def shared_browser_processes() -> set[int]:
+    """The processes of the Playwright drivers this process shares between harnesses.
+
+    A shared browser starts and ends renderer processes as pages come and go (and one
+    for the page it prepares ahead), across tests, by design.
+    """
+    from liveharness.plugins import _playwright_hosts as hosts
+
+    pids: set[int] = set()
+    for host in [*hosts._sync_hosts.values(), *hosts._async_hosts.values()]:
+        for driver in host.drivers:
+            with contextlib.suppress(psutil.Error):
+                pids |= {driver.pid, *(p.pid for p in driver.children(recursive=True))}
+    return pids
+
+
+@pytest.fixture
+def browser_leaks() -> Iterator[None]:
+    """As ``leaks``, for tests of shared browsers: the processes of the shared Playwright
+    driver and its browsers are not leftovers; every other thread, fd and process is."""
+    import gc
+    import threading
+
+    def fds() -> dict[str, str]:
+        found = {}
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the listing's own descriptor
+                found[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        return found
+
+    gc.collect()
+    threads, descriptors = set(threading.enumerate()), fds()
+    children = {p.pid for p in descendants()}
+    yield
+    gc.collect()
+    extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
+    extra_fds = {fd: target for fd, target in fds().items() if descriptors.get(fd) != target}
+    shared = shared_browser_processes()
+    extra = [p for p in descendants() if p.pid not in children and p.pid not in shared]
+    assert not extra_threads, f"threads left running: {extra_threads}"
+    assert not extra_fds, f"file descriptors left open: {extra_fds}"
+    assert not extra, f"processes left running: {extra}"

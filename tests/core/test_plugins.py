@@ -45,7 +45,7 @@ def test_each_harness_has_its_own_plugin_manager() -> None:
 
 def test_blocking_a_builtin_by_configuration() -> None:
     with pytest.raises(UnknownDriver, match="unknown server 'uvicorn'.*registered servers: none"):
-        Harness(app="x:app", disable_plugins=["server_uvicorn"])
+        Harness(app="x:app", disable_plugins=["server_uvicorn", "server_hypercorn"])
 
 
 def test_blocking_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ from liveharness.demo import HELLO, DemoApp
 from liveharness.plugins import _playwright_hosts as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers, launch_plan
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "leaks")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "browser_leaks")]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from liveharness.plugins import _playwright_hosts as hosts
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.usefixtures("shared_async_playwright", "leaks"),
+    pytest.mark.usefixtures("shared_async_playwright", "browser_leaks"),
 ]
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from conftest import hello_app, port_refuses
+from conftest import hello_app, lifespan_recording_app, port_refuses
 from liveharness import Harness, InvalidConfigValue, State
 from liveharness.plugins import server_uvicorn
 
@@ -160,18 +160,7 @@ def test_lifespan_shutdown_failure_is_reported_after_stopping() -> None:
 
 
 def test_lifespan_startup_and_shutdown_run_exactly_once() -> None:
-    events: list[str] = []
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                events.append(message["type"])
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
-        await hello_app(scope, receive, send)
-
+    app, events = lifespan_recording_app()
     with Harness(app=app) as h:
         httpx.get(h.url)
     assert events == ["lifespan.startup", "lifespan.shutdown"]

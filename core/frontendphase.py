@@ -1,0 +1,112 @@
+"""The FRONTEND_UP phase: choosing the frontend driver, what it is given, and waiting for it.
+
+The harness calls these in order: :func:`select_frontend` when it is created (so a bad
+option fails before anything starts), :func:`frontend_launch` once the backend
+answers, then :func:`wait_for_frontend` around the driver's start.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .drivers import FrontendDriver, FrontendLaunch, ServeApp
+from .errors import FrontendStartError
+from .lifecycle import State, start_within
+from .registry import DriverInfo, DriverRegistry
+from .sockets import url_host
+
+__all__ = ["describe_option", "frontend_launch", "select_frontend", "wait_for_frontend"]
+
+
+def describe_option(config: Config, option: str) -> str:
+    """``"frontends.dev.command from <source>"``, for messages about a frontend option."""
+    key = f"frontends.{config.frontend}.{option}"
+    try:
+        source = str(config.source_of(key))
+    except KeyError:
+        source = "the default"
+    return f"{key} from {source}"
+
+
+def select_frontend(
+    config: Config, registry: DriverRegistry
+) -> tuple[DriverInfo | None, dict[str, Any]]:
+    """The configured frontend driver and its checked options; ``(None, {})`` for none.
+
+    :raises UnknownDriver, DriverUnavailable, ConfigError: a bad selection or option.
+    """
+    if config.frontend is None:
+        return None, {}
+    info = registry.get("frontend", config.frontend, source=str(config.source_of("frontend")))
+    driver_class = info.driver_class
+    options = config.driver_options(
+        "frontend", config.frontend, getattr(driver_class, "options", ())
+    )
+    if issubclass(driver_class, FrontendDriver):
+        driver_class.check_options(options, partial(describe_option, config))
+    return info, options
+
+
+def _base_dir(config: Config) -> Path:
+    # Relative paths are taken from the folder of the file that set the frontend's
+    # working directory (or, with none set, of the file that chose the frontend).
+    key = f"frontends.{config.frontend}.cwd"
+    try:
+        config.source_of(key)
+    except KeyError:
+        key = "frontend"
+    return config.folder_of(key)
+
+
+def frontend_launch(
+    config: Config,
+    options: dict[str, Any],
+    *,
+    backend_url: str,
+    backend_port: int,
+    workdir: Path,
+    serve: ServeApp,
+    harness_name: str,
+) -> FrontendLaunch:
+    """What the frontend driver is given, once the backend answers at ``backend_url``."""
+    return FrontendLaunch(
+        backend_url=backend_url,
+        runtime={
+            "backend_url": backend_url,
+            "backend_host": url_host(config.host),
+            "backend_port": str(backend_port),
+        },
+        options=options,
+        base_dir=_base_dir(config),
+        workdir=workdir,
+        describe=partial(describe_option, config),
+        serve=serve,
+        startup_timeout=config.startup_timeout,
+        shutdown_timeout=config.shutdown_timeout,
+        harness_name=harness_name,
+    )
+
+
+async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -> str:
+    """Start ``driver`` within its startup timeout and return its URL (no trailing slash).
+
+    :raises StartupTimeout: it did not become ready in time; carries its output tail.
+    :raises FrontendStartError: it failed (any error it raised that is not a lifecycle
+        error is wrapped in one).
+    """
+    timeout = driver.startup_timeout
+    url = await start_within(
+        driver.start(),
+        timeout,
+        what=f"frontend {name!r}",
+        timeout_detail=f"{timeout:g} s (startup_timeout = {config.startup_timeout:g} s "
+        f"from {config.source_of('startup_timeout')})",
+        phase=State.FRONTEND_UP,
+        component="frontend",
+        tail=driver.output.tail,
+        error_class=FrontendStartError,
+    )
+    return url.rstrip("/")

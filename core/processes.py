@@ -1,0 +1,400 @@
+"""Child processes of drivers: their own process groups, output read in the event loop,
+exits seen as events, and whole process trees ended with a bounded grace period.
+
+Why not ``asyncio.create_subprocess_exec``: on Python 3.10 and 3.11 asyncio learns of a
+child's exit through a thread per child (``ThreadedChildWatcher``), which outlives the
+child by a moment and reaps it at once, freeing its pid (and so its process-group id)
+while its descendants may still run. Here a ``pidfd`` (Linux 5.3+) makes the exit an
+event in the loop, ``waitid(WNOWAIT)`` reads the exit status without reaping, and the
+child is reaped only once its whole group has been ended, so its group id cannot be
+reused by an unrelated process in between. Where there is no pidfd, exits are polled
+with a bounded backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+__all__ = [
+    "ChildProcess",
+    "ExitWatch",
+    "child_environment",
+    "end_process_tree",
+    "spawn_error_reason",
+    "strip_ansi",
+    "wait_gone",
+]
+
+_ANSI = re.compile(
+    r"""
+      \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)   # OSC ... BEL or ST: hyperlinks, window titles
+    | \x1b\[[0-?]*[ -/]*[@-~]             # CSI: colours, bold, cursor moves, erase line
+    | \x1b[@-Z\\-_]                       # the other two-byte escapes
+    | [\x00-\x08\x0b-\x1f\x7f]            # remaining control characters (tab is kept)
+    """,
+    re.VERBOSE,
+)
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+# A line longer than this without a newline (a minified bundle dumped to the console) is
+# cut, so one runaway write cannot grow the pending buffer without bound.
+LINE_LIMIT = 64 * 1024
+READ_SIZE = 64 * 1024
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters.
+
+    Dev servers colour their "ready" lines even inside a URL (Vite prints the port in
+    bold when colours are forced), which breaks any pattern matched on the raw bytes.
+    """
+    return _ANSI.sub("", text)
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``extra`` on top, for a child process.
+
+    ``PYTHONUNBUFFERED`` is set so a Python child's output arrives as it is written, not
+    when a block buffer fills (Node writes to pipes synchronously anyway).
+    """
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def spawn_error_reason(exc: OSError, argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """Why ``argv`` could not be started, in words."""
+    program = argv[0]
+    if isinstance(exc, FileNotFoundError):
+        if "/" in program:
+            return f"command {program!r} was not found (a relative path is taken from the working directory)"
+        return f"command {program!r} was not found on PATH ({env.get('PATH', '')!r})"
+    if isinstance(exc, PermissionError):
+        return f"command {program!r} is not executable (permission denied)"
+    return f"command {program!r} could not be started: {exc.strerror or exc}"
+
+
+class _LineSplitter:
+    """Turns chunks of bytes into complete lines, without escape sequences or blank lines."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, data: bytes, *, final: bool = False) -> list[str]:
+        text = self._pending + self._decoder.decode(data, final)
+        parts = _NEWLINE.split(text)
+        # Only complete lines are matched: a URL cut between two reads
+        # ("http://127.0.0.1:51" + "73/") must not be taken for a whole one.
+        self._pending = "" if final else parts.pop()
+        if len(self._pending) > LINE_LIMIT:
+            parts.append(self._pending)
+            self._pending = ""
+        lines = (strip_ansi(part).rstrip() for part in parts)
+        # A "\r\n" split across two reads leaves an empty line; blank lines carry nothing.
+        return [line for line in lines if line.strip()]
+
+
+def _pidfd_open(pid: int) -> int | None:
+    """A pidfd for ``pid`` (readable once it exits), or ``None`` where there is none."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(pid)
+    except ProcessLookupError:
+        raise
+    except OSError:  # ENOSYS on kernels before 5.3, EPERM under some sandboxes
+        return None
+    return fd
+
+
+def _exit_status(pid: int) -> int | None:
+    """The exit status of child ``pid`` if it has exited (negative: killed by that
+    signal), leaving it unreaped so its pid and group id stay reserved."""
+    try:
+        result = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # already reaped
+        return None
+    if result is None:
+        return None
+    if result.si_code == os.CLD_EXITED:
+        return result.si_status
+    return -result.si_status
+
+
+class ExitWatch:
+    """Sets :attr:`exited` when child process ``pid`` exits, without reaping it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.exited = asyncio.Event()
+        self.returncode: int | None = None
+        self._loop = asyncio.get_running_loop()
+        self._poller: asyncio.Task[None] | None = None
+        try:
+            self._pidfd = _pidfd_open(pid)
+        except ProcessLookupError:
+            self._pidfd = None
+        if self._pidfd is not None:
+            self._loop.add_reader(self._pidfd, self._check)
+            self._check()
+        else:
+            self._poller = self._loop.create_task(self._poll())
+
+    def _check(self) -> None:
+        status = _exit_status(self.pid)
+        if status is not None and not self.exited.is_set():
+            self.returncode = status
+            self.exited.set()
+            self._stop_watching()
+
+    async def _poll(self) -> None:
+        delay = 0.001
+        while not self.exited.is_set():
+            self._check()
+            # Bounded backoff (1 ms doubling to 50 ms): without a pidfd there is no
+            # exit event to wait on.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _stop_watching(self) -> None:
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+
+    def close(self) -> None:
+        self._stop_watching()
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+
+
+class ChildProcess:
+    """A command in its own session and process group, its output read by the event loop.
+
+    Standard output and error arrive merged, in order, as lines without escape
+    sequences; each is passed to ``on_line``. :meth:`wait` ends when the process exits.
+    Call :meth:`reap` once its tree has been ended.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        on_line: Callable[[str], None],
+    ) -> None:
+        self.argv = list(argv)
+        # start_new_session: its own process group (so the whole group can be signalled)
+        # and no controlling terminal (so Ctrl-C reaches the test runner, which stops it).
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid = self.popen.pid
+        self._on_line = on_line
+        self._lines = _LineSplitter()
+        self._loop = asyncio.get_running_loop()
+        self.output_closed = asyncio.Event()
+        assert self.popen.stdout is not None
+        self._stdout = self.popen.stdout
+        self._fd: int | None = self._stdout.fileno()
+        os.set_blocking(self._fd, False)
+        self._loop.add_reader(self._fd, self._read)
+        self._exit = ExitWatch(self.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once it has exited; negative: the signal that ended it."""
+        return self._exit.returncode
+
+    async def wait(self) -> int:
+        """Return the exit status once the process exits."""
+        await self._exit.exited.wait()
+        assert self._exit.returncode is not None
+        return self._exit.returncode
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) for the rest of the output after an exit.
+
+        A descendant that inherited the pipe may keep it open after the process itself
+        exited, so the wait is bounded.
+        """
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.output_closed.wait(), timeout)
+
+    def _read(self) -> None:
+        assert self._fd is not None
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        for line in self._lines.feed(data, final=not data):
+            self._on_line(line)
+        if not data:
+            self._close_output()
+
+    def _close_output(self) -> None:
+        if self._fd is not None:
+            self._loop.remove_reader(self._fd)
+            self._fd = None
+            self._stdout.close()
+            self.output_closed.set()
+
+    def reap(self) -> None:
+        """Stop reading and collect the exit status; call once the process tree has ended."""
+        self._close_output()
+        self._exit.close()
+        if self.popen.poll() is None:
+            # Still running only if end_process_tree() failed to end it; kill it and wait
+            # for it, so nothing outlives the harness (SIGKILL cannot be ignored).
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.kill()
+            self.popen.wait()
+
+    def describe_exit(self) -> str:
+        code = self.returncode
+        if code is None:
+            return "is still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"was killed by {name}"
+        return f"exited with code {code}"
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+async def wait_gone(processes: Sequence[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process in ``processes`` has exited, at most ``timeout`` seconds;
+    return those still running. A zombie counts as gone."""
+    loop = asyncio.get_running_loop()
+    waiters: list[asyncio.Future[None]] = []
+    fds: list[int] = []
+    poll = False
+    try:
+        for process in processes:
+            try:
+                fd = _pidfd_open(process.pid)
+            except ProcessLookupError:
+                continue
+            if fd is None:
+                poll = True
+                break
+            fds.append(fd)
+            # Checked after the pidfd is open, so the fd cannot belong to a reused pid.
+            if not _alive(process):
+                continue
+            waiter = loop.create_future()
+            loop.add_reader(fd, _settle, waiter)
+            waiters.append(waiter)
+        if poll:
+            await _poll_gone(processes, timeout)
+        elif waiters:
+            await asyncio.wait(waiters, timeout=timeout)
+    finally:
+        for fd in fds:
+            loop.remove_reader(fd)
+            os.close(fd)
+    return [process for process in processes if _alive(process)]
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def _poll_gone(processes: Sequence[psutil.Process], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    delay = 0.001
+    while any(_alive(p) for p in processes) and asyncio.get_running_loop().time() < deadline:
+        # Bounded backoff (1 ms doubling to 50 ms, until the deadline): without pidfds
+        # there is no exit event for processes that are not our children.
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) == pgid and _alive(process):
+                members.append(process)
+    return members
+
+
+def _signal(pgid: int, processes: Sequence[psutil.Process], signum: int) -> None:
+    """Send ``signum`` to process group ``pgid`` and to each of ``processes``."""
+    if pgid != os.getpgrp():  # never our own group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
+    for process in processes:
+        # A descendant may have moved to a group of its own; psutil refuses a reused pid.
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(signum)
+
+
+async def end_process_tree(pid: int, *, grace: float, kill_wait: float = 5.0) -> list[str]:
+    """End the process ``pid``, its process group and all its descendants.
+
+    SIGTERM goes to the group and to every descendant (some leave the group); they get
+    up to ``grace`` seconds to exit, as do processes that turn up meanwhile (started
+    late, or group members whose parent exited, which left the tree); then SIGKILL goes
+    to whatever is left. ``pid`` must lead its own process group and must not have been
+    reaped yet, so that the group id cannot have been reused.
+
+    :return: descriptions of the processes still running after the kill (normally none).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    tree = _tree(pid)
+    _signal(pid, tree, signal.SIGTERM)
+    alive = await wait_gone(tree, grace)
+    known = {process.pid for process in tree}
+    # A scan of the process table (well under a millisecond for a hundred processes)
+    # finds the group members no tree shows.
+    others = {p.pid: p for p in [*_tree(pid), *_group_members(pid)] if p.pid not in known}
+    if others:
+        _signal(pid, list(others.values()), signal.SIGTERM)
+        alive += await wait_gone(list(others.values()), max(deadline - loop.time(), 0.05))
+    if not alive:
+        return []
+    _signal(pid, alive, signal.SIGKILL)
+    survivors = await wait_gone(alive, kill_wait)
+    described = []
+    for process in survivors:
+        with contextlib.suppress(psutil.Error):
+            described.append(f"pid {process.pid} ({process.name()})")
+    return described

@@ -1,0 +1,339 @@
+"""The ``hypercorn`` server driver: hypercorn on the harness's socket, ready and stopped by events.
+
+hypercorn's asyncio ``serve()`` awaits its shutdown trigger only once every listener
+is serving, so the trigger being *called* is readiness, and its return starts the
+graceful shutdown. Around that the driver serves the harness's socket object itself
+(no descriptor copied, leaked or closed twice), keeps hypercorn's logs in a logger of
+its own, and wraps the app to see its lifespan and requests (``_hypercorn_app``): a
+stop while starting cancels the app's startup, open WebSockets are closed with 1012 as
+uvicorn does, and requests cut off by ``shutdown_timeout`` are reported. The hypercorn
+internals relied on are guarded by ``tests/plugins/test_server_hypercorn.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import traceback
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from liveharness import (
+    BackendStartError,
+    LifecycleError,
+    Option,
+    OutputTail,
+    ServerDriver,
+    ShutdownError,
+    ShutdownTimeout,
+    hookimpl,
+)
+from liveharness.plugins._hypercorn_app import WatchedApp
+from liveharness.sockets import BACKLOG
+from liveharness.tls import QuickCloseSSLObject
+
+if TYPE_CHECKING:
+    import socket
+
+    from hypercorn.config import Config
+    from hypercorn.typing import ASGIFramework
+
+    from liveharness import DriverRegistry, ServerLaunch
+
+__all__ = ["HypercornDriver"]
+
+LifecycleErrorT = TypeVar("LifecycleErrorT", bound=LifecycleError)
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+# Options the driver interprets; every other one sets the hypercorn Config attribute of
+# its name, or of this one.
+INTERPRETED_OPTIONS = frozenset({"log_level", "access_log", "lifespan"})
+RENAMED_OPTIONS = {"server_header": "include_server_header", "date_header": "include_date_header"}
+
+
+@hookimpl
+def liveharness_register_drivers(registry: DriverRegistry) -> None:
+    registry.add_server(
+        "hypercorn",
+        HypercornDriver,
+        requires=("hypercorn",),
+        extra="hypercorn",
+        description="hypercorn (HTTP/1.1, HTTP/2, WebSocket), in the harness's event loop",
+    )
+
+
+class _DriverLogger(logging.Logger):
+    """One driver's hypercorn logger: kept in its output, then passed to ``name``'s handlers.
+
+    Unregistered, so nothing global changes: hypercorn uses a Logger it is given as it
+    is, where for a logger name it would replace that logger's handlers with stderr.
+    """
+
+    def __init__(self, name: str, output: OutputTail, level: str | None) -> None:
+        super().__init__(name)
+        self.parent = logging.getLogger(name)
+        self.addHandler(logging.NullHandler())  # kept in output: never logging.lastResort
+        self._output = output
+        if level is not None:
+            self.setLevel(level.upper())
+
+    def isEnabledFor(self, level: int) -> bool:
+        # Logger caches this per level and only registered loggers' caches are cleared
+        # when a level changes (caplog.set_level), so ask every time.
+        if self.disabled or self.manager.disable >= level:
+            return False
+        return level >= self.getEffectiveLevel()
+
+    def callHandlers(self, record: logging.LogRecord) -> None:
+        try:
+            text = f"{record.levelname}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        except Exception:  # a broken log call must not break the server
+            text = f"{record.levelname}: {record.msg!r}"
+        self._output.append(text)
+        super().callHandlers(record)
+
+
+@functools.cache
+def _config_class() -> type[Config]:
+    from hypercorn.config import Config, Sockets
+
+    class HarnessConfig(Config):
+        harness_socket: socket.socket
+
+        def create_ssl_context(self) -> ssl.SSLContext | None:
+            context = super().create_ssl_context()
+            if context is not None:
+                context.sslobject_class = QuickCloseSSLObject
+            return context
+
+        def create_sockets(self) -> Sockets:
+            # hypercorn calls this once the lifespan startup completed. The harness's
+            # socket object itself (not an fd:// copy): asyncio's server closes it when
+            # hypercorn stops, the driver closes it on every path, and closing one
+            # object twice is harmless where closing one descriptor twice is not.
+            if self.ssl_enabled:
+                return Sockets([self.harness_socket], [], [])
+            return Sockets([], [self.harness_socket], [])
+
+    return HarnessConfig
+
+
+class HypercornDriver(ServerDriver):
+    """hypercorn (HTTP/1.1, HTTP/2, WebSocket), in the harness's event loop."""
+
+    options = (
+        Option(
+            "log_level",
+            str,
+            None,
+            "Level of this server's hypercorn loggers; none leaves it to the suite's logging.",
+            nullable=True,
+            choices=LOG_LEVELS,
+        ),
+        Option("access_log", bool, False, "Log every request to the 'hypercorn.access' logger."),
+        Option(
+            "lifespan",
+            str,
+            "auto",
+            "ASGI lifespan: 'auto' serves an app whose lifespan raises without it (as hypercorn "
+            "does), 'on' makes that a startup failure, 'off' sends no lifespan events.",
+            choices=("auto", "on", "off"),
+        ),
+        Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
+        Option(
+            "keep_alive_timeout",
+            float,
+            5.0,
+            "Seconds an idle keep-alive connection stays open.",
+            minimum=0,
+        ),
+        Option(
+            "read_timeout",
+            float,
+            None,
+            "Seconds a connection may send nothing before it is closed; none waits forever.",
+            nullable=True,
+            minimum=0,
+        ),
+        Option(
+            "h11_max_incomplete_size",
+            int,
+            16384,
+            "Largest HTTP/1.1 request line and headers, in bytes.",
+            minimum=1,
+        ),
+        Option(
+            "h2_max_concurrent_streams",
+            int,
+            100,
+            "Streams a client may open at once on one HTTP/2 connection.",
+            minimum=1,
+        ),
+        Option(
+            "h2_max_header_list_size",
+            int,
+            65536,
+            "Largest HTTP/2 header list, in bytes.",
+            minimum=1,
+        ),
+        Option(
+            "websocket_max_message_size",
+            int,
+            16777216,
+            "Largest WebSocket message, in bytes.",
+            minimum=1,
+        ),
+        Option(
+            "websocket_ping_interval",
+            float,
+            None,
+            "Seconds between pings on each WebSocket; none sends no pings.",
+            nullable=True,
+            minimum=0.001,
+        ),
+        Option(
+            "alpn_protocols",
+            list,
+            ["h2", "http/1.1"],
+            "With TLS, the protocols ALPN offers, preferred first; ['http/1.1'] turns HTTP/2 off.",
+        ),
+        Option("server_header", bool, True, "Send a 'server: hypercorn-<protocol>' header."),
+        Option("date_header", bool, True, "Send a 'date' header."),
+    )
+
+    def __init__(self, launch: ServerLaunch) -> None:
+        super().__init__(launch)
+        self._task: asyncio.Task[None] | None = None
+        self._settled: asyncio.Future[None] | None = None
+        self._stopping = asyncio.Event()
+        self._ready = False
+        self._app = WatchedApp(launch.app, launch.options["lifespan"], self.output)
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(self) -> None:
+        from hypercorn.asyncio import serve
+
+        config = self._config()
+        self._settled = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(
+            serve(cast("ASGIFramework", self._app), config, shutdown_trigger=self._until_stopped),
+            name=f"liveharness hypercorn {self.launch.url}",
+        )
+        # Settled by whichever comes first: the trigger being called (ready), or
+        # hypercorn returning or raising before that (failed).
+        self._task.add_done_callback(lambda _: self._settle())
+        await self._settled
+        if self._ready:
+            return
+        exc = None if self._task.cancelled() else self._task.exception()
+        reason = f"{type(exc).__name__}: {exc}" if exc else "it returned before serving"
+        self.output.append(f"ERROR: {reason}")
+        raise self._error(BackendStartError, f"hypercorn failed to start: {reason}") from exc
+
+    def _config(self) -> Config:
+        launch, opts = self.launch, self.launch.options
+        config = _config_class()()
+        config.harness_socket = launch.sock  # type: ignore[attr-defined]
+        for option in self.options:
+            if option.name not in INTERPRETED_OPTIONS:
+                setattr(config, RENAMED_OPTIONS.get(option.name, option.name), opts[option.name])
+        config.errorlog = _DriverLogger("hypercorn.error", self.output, opts["log_level"])
+        config.accesslog = (
+            _DriverLogger("hypercorn.access", self.output, opts["log_level"])
+            if opts["access_log"]
+            else None
+        )
+        # asyncio's start_server listens again with this backlog; keep the harness's.
+        config.backlog = BACKLOG
+        config.graceful_timeout = 2 * launch.shutdown_timeout  # stop() cuts off at 1x
+        config.shutdown_timeout = launch.shutdown_timeout  # the app's lifespan shutdown
+        # The harness enforces startup_timeout around start() with its own error;
+        # hypercorn's timer on the lifespan startup must not fire first.
+        config.startup_timeout = 2 * launch.startup_timeout
+        if launch.tls is not None:
+            config.certfile = launch.tls.certfile
+            config.keyfile = launch.tls.keyfile
+        return config
+
+    def _settle(self) -> None:
+        if self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
+
+    async def _until_stopped(self) -> None:
+        # hypercorn awaits its shutdown trigger only once every listener is serving.
+        self._ready = True
+        self._settle()
+        await self._stopping.wait()
+
+    # ------------------------------------------------------------------ stopping
+
+    async def stop(self) -> None:
+        task = self._task
+        closing: set[asyncio.Task[None]] = set()
+        try:
+            if task is None:
+                return
+            self._stopping.set()
+            # Stopped while starting (a startup timeout, Ctrl-C), this cancels the app's
+            # startup and hypercorn returns without serving.
+            closing = self._app.stop()
+            timeout = self.launch.shutdown_timeout
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                # Cut off the requests still running; their connections then close
+                # as usual. (hypercorn's graceful_timeout is only the backstop: it
+                # cancels whole connections, which asyncio 3.11 logs as errors, and on
+                # Python >= 3.12 Server.wait_closed() waits for every connection first.)
+                self._app.cancel_calls()
+                # then the app's lifespan shutdown, which hypercorn bounds by timeout
+                done, _ = await asyncio.wait({task}, timeout=2 * timeout)
+            if not done:
+                await _cancel({task})
+                raise self._error(
+                    ShutdownTimeout, f"hypercorn did not stop within {3 * timeout:g} s; cancelled"
+                )
+            self._check_stopped(task)
+        finally:
+            # A failure after the lifespan startup (a bad certificate) leaves the app's
+            # lifespan waiting for a shutdown hypercorn will never send.
+            lifespan = self._app.lifespan_task
+            await _cancel(closing | ({lifespan} if lifespan is not None else set()))
+            self.launch.sock.close()
+
+    def _check_stopped(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()  # also marks a failure start() reported as retrieved
+        if exc is not None and self._ready:
+            reason = f"{type(exc).__name__}: {exc}"
+            self.output.append(f"ERROR: {reason}")
+            message = f"hypercorn failed while serving or stopping: {reason}"
+            raise self._error(ShutdownError, message) from exc
+        if self._app.cut_off:
+            message = (
+                f"{self._app.cut_off} request(s) still running after shutdown_timeout = "
+                f"{self.launch.shutdown_timeout:g} s were cancelled"
+            )
+            raise self._error(ShutdownTimeout, message)
+
+    def _error(self, error_class: type[LifecycleErrorT], message: str) -> LifecycleErrorT:
+        phase = "BACKEND_UP" if error_class is BackendStartError else "STOPPING"
+        return error_class(
+            message, phase=phase, component="backend", output_tail=self.output.tail()
+        )
+
+
+async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    pending = {task for task in tasks if not task.done()}
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a closing WebSocket may fail with its connection
