@@ -9,6 +9,11 @@ Selenium Manager never runs: it downloads drivers, which hangs or fails offline.
 A new driver costs ~0.5 s. With ``reuse = true`` a driver is kept after its harness
 is done, its state reset (other windows closed, cookies and every kind of storage
 cleared, a blank page), and handed to the next harness with the same configuration.
+
+A local WebDriver runs in a process group of its own, registered with a watchdog
+(:mod:`liveharness.watchdog`): if this process is killed, the watchdog ends the
+driver and its browser, which would otherwise run on. (Playwright's driver ends by
+itself when the pipe to this process closes.)
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +46,7 @@ from liveharness.browserpaths import (
     major_version,
     version_of,
 )
+from liveharness.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry
@@ -127,6 +134,28 @@ class _Drivers:
         self.lock = threading.Lock()
         self.idle: dict[str, list[Any]] = {}
         self.live: list[Any] = []
+        self.groups: dict[int, int] = {}  # id(driver) -> its local driver's process group
+        self._watchdog: Watchdog | None = None
+
+    def watchdog(self) -> Watchdog:
+        """The watchdog of every local driver's process group, started on first use.
+
+        One for the process, kept to its end: when the process ends, however it ends,
+        the watchdog reads end-of-file and ends the groups still registered (none, after
+        a normal exit, which quits every driver first).
+        """
+        with self.lock:
+            if self._watchdog is None:
+                self._watchdog = Watchdog(grace=5.0)
+            return self._watchdog
+
+    def watch(self, driver: Any) -> None:
+        process = getattr(getattr(driver, "service", None), "process", None)
+        if process is not None:
+            group = os.getpgid(process.pid)
+            self.watchdog().watch(group)
+            with self.lock:
+                self.groups[id(driver)] = group
 
     def take(self, key: str) -> Any | None:
         with self.lock:
@@ -145,8 +174,11 @@ class _Drivers:
         with self.lock:
             if driver in self.live:
                 self.live.remove(driver)
+            group = self.groups.pop(id(driver), None)
         with contextlib.suppress(Exception):
             driver.quit()
+        if group is not None and self._watchdog is not None:
+            self._watchdog.forget(group)
 
     def quit_idle(self) -> None:
         with self.lock:
@@ -384,8 +416,12 @@ class SeleniumDriver(BrowserDriver):
                     "firefox": webdriver.FirefoxService,
                     "edge": webdriver.EdgeService,
                 }.get(name, webdriver.ChromeService)
-                # The path is given, so Selenium Manager is never asked for one.
-                service = service_class(executable_path=str(found_driver.path))
+                # The path is given, so Selenium Manager is never asked for one. Its own
+                # session: a process group the watchdog can end with the browser in it.
+                service = service_class(
+                    executable_path=str(found_driver.path),
+                    popen_kw={"start_new_session": True},
+                )
                 driver_class: Any = {"firefox": webdriver.Firefox, "edge": webdriver.Edge}.get(
                     name, webdriver.Chrome
                 )
@@ -401,5 +437,7 @@ class SeleniumDriver(BrowserDriver):
                 f"{description} did not start: {first}", output_tail=rest[-30:]
             ) from exc
         _drivers.started(driver)
+        if not remote:
+            _drivers.watch(driver)
         driver.set_page_load_timeout(launch.startup_timeout)
         return driver, description

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,47 @@ def test_nothing_is_left_when_a_process_exits_without_stopping_anything(tmp_path
     for process in leftovers:
         process.kill()
     assert leftovers == []
+
+
+def test_nothing_is_left_when_the_process_is_killed(tmp_path: Path) -> None:
+    # SIGKILL runs no exit handler: Playwright's driver ends by itself when its pipe
+    # closes; Selenium's driver and browser are ended by the watchdog.
+    script = tmp_path / "killed_with_browsers_open.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import threading
+            from liveharness import Harness
+            from liveharness.demo import DemoApp
+
+            h = Harness(app=DemoApp()).start()
+            h.browser(driver="playwright").click("#hello")
+            h.browser(driver="selenium")
+            print("opened", flush=True)
+            threading.Event().wait()
+            """
+        )
+    )
+    marker = uuid.uuid4().hex
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
+    environment["BROWSER_TEST_MARKER"] = marker
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "opened"
+        assert {p.name() for p in marked(marker)} >= {"chromedriver", "chromium"}
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()  # type: ignore[union-attr]
+    # The browsers end within the watchdog's grace period and Playwright's own shutdown.
+    _, alive = psutil.wait_procs(marked(marker), timeout=15)
+    for leftover in alive:
+        leftover.kill()
+    assert alive == []
