@@ -123,7 +123,9 @@ class HarnessBrowsers:
             headed=headed,
             startup_timeout=config.startup_timeout,
             shutdown_timeout=config.shutdown_timeout,
-            url_is_fixed=config.port != 0,
+            # A frontend's URL may change from harness to harness whatever the port.
+            url_is_fixed=config.port != 0 and config.frontend is None,
+            throwaway_certificate=bool(config.tls) and config.tls_certfile is None,
         )
         return driver, launch
 

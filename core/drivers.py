@@ -294,6 +294,8 @@ class BrowserLaunch:
     :param shutdown_timeout: seconds a browser may take to close.
     :param url_is_fixed: a later harness with this configuration gets the same URL (its
         port is configured), so what is prepared for this URL may serve it too.
+    :param throwaway_certificate: the harness serves HTTPS with a certificate from its
+        own throwaway authority, which no browser trusts: accept it.
     """
 
     harness: str
@@ -305,6 +307,7 @@ class BrowserLaunch:
     startup_timeout: float
     shutdown_timeout: float
     url_is_fixed: bool = False
+    throwaway_certificate: bool = False
 
     def source(self, key: str) -> str:
         return self.sources.get(key, "the default")

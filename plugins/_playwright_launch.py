@@ -239,5 +239,7 @@ def context_options(launch: BrowserLaunch) -> dict[str, Any]:
     }
     if options["locale"]:
         result["locale"] = options["locale"]
+    if launch.throwaway_certificate:
+        result["ignore_https_errors"] = True
     result.update(options["context_options"])
     return result

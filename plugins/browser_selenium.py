@@ -246,6 +246,8 @@ def _browser_options(launch: BrowserLaunch, binary: Path | None) -> Any:
             result.add_experimental_option("prefs", {"intl.accept_languages": locale})
     if binary is not None:
         result.binary_location = str(binary)
+    if launch.throwaway_certificate:
+        result.accept_insecure_certs = True
     for argument in options["args"]:
         result.add_argument(argument)
     for capability, value in options["capabilities"].items():

@@ -70,6 +70,14 @@ def test_page_at_the_app_clicks_a_button_that_calls_the_backend() -> None:
         assert HELLO in page.content()
 
 
+def test_a_page_at_an_https_harness_with_its_throwaway_certificate() -> None:
+    with harness(tls=True) as h:
+        assert h.url.startswith("https://")
+        page = h.browser()
+        page.click("#hello")
+        expect(page.locator("#answer")).to_have_text(HELLO)
+
+
 def test_every_page_gets_its_own_context() -> None:
     with harness() as h:
         first = h.browser()

@@ -57,6 +57,15 @@ def test_a_driver_at_the_app_clicks_a_button_that_calls_the_backend() -> None:
     assert browser_processes() == [], "a fresh driver ends with its harness"
 
 
+def test_a_driver_at_an_https_harness_with_its_throwaway_certificate() -> None:
+    with harness(tls=True) as h:
+        driver = h.browser()
+        assert driver.current_url == h.url + "/"
+        assert h.url.startswith("https://")
+        driver.find_element(By.ID, "hello").click()
+        assert wait_for_text(driver.find_element(By.ID, "answer")) == HELLO
+
+
 def test_several_drivers_at_once_all_quit_at_stop() -> None:
     with harness() as h:
         drivers = [h.browser(), h.browser()]
