@@ -174,3 +174,16 @@ class Watchdog:
         if self._popen.poll() is None:
             self._popen.kill()
         self._popen.wait()
+
+    def close_blocking(self, timeout: float = 5.0) -> None:
+        """As :meth:`close`, for callers on a thread without an event loop (a browser
+        driver quitting on the test's thread): the watchdog exits at once, so the wait
+        is short."""
+        if not self._stdin.closed:
+            self._send("done\n")
+            self._stdin.close()
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait()

@@ -10,7 +10,7 @@ A new driver costs ~0.5 s. With ``reuse = true`` a driver is kept after its harn
 is done, its state reset (other windows closed, cookies and every kind of storage
 cleared, a blank page), and handed to the next harness with the same configuration.
 
-A local WebDriver runs in a process group of its own, registered with a watchdog
+A local WebDriver runs in a process group of its own, watched by a watchdog
 (:mod:`liveharness.watchdog`): if this process is killed, the watchdog ends the
 driver and its browser, which would otherwise run on. (Playwright's driver ends by
 itself when the pipe to this process closes.)
@@ -134,28 +134,21 @@ class _Drivers:
         self.lock = threading.Lock()
         self.idle: dict[str, list[Any]] = {}
         self.live: list[Any] = []
-        self.groups: dict[int, int] = {}  # id(driver) -> its local driver's process group
-        self._watchdog: Watchdog | None = None
-
-    def watchdog(self) -> Watchdog:
-        """The watchdog of every local driver's process group, started on first use.
-
-        One for the process, kept to its end: when the process ends, however it ends,
-        the watchdog reads end-of-file and ends the groups still registered (none, after
-        a normal exit, which quits every driver first).
-        """
-        with self.lock:
-            if self._watchdog is None:
-                self._watchdog = Watchdog(grace=5.0)
-            return self._watchdog
+        # id(driver) -> the watchdog of its local driver's process group
+        self.watchdogs: dict[int, Watchdog] = {}
 
     def watch(self, driver: Any) -> None:
+        """Have a watchdog end the driver's process group if this process dies.
+
+        One per driver, as for a frontend's processes, closed when the driver quits.
+        """
         process = getattr(getattr(driver, "service", None), "process", None)
-        if process is not None:
-            group = os.getpgid(process.pid)
-            self.watchdog().watch(group)
-            with self.lock:
-                self.groups[id(driver)] = group
+        if process is None:
+            return
+        watchdog = Watchdog(grace=5.0)
+        watchdog.watch(os.getpgid(process.pid))
+        with self.lock:
+            self.watchdogs[id(driver)] = watchdog
 
     def take(self, key: str) -> Any | None:
         with self.lock:
@@ -174,11 +167,13 @@ class _Drivers:
         with self.lock:
             if driver in self.live:
                 self.live.remove(driver)
-            group = self.groups.pop(id(driver), None)
+            watchdog = self.watchdogs.pop(id(driver), None)
         with contextlib.suppress(Exception):
             driver.quit()
-        if group is not None and self._watchdog is not None:
-            self._watchdog.forget(group)
+        if watchdog is not None:
+            # quit() ended the driver; anything of its group still running the watchdog
+            # ends as it closes.
+            watchdog.close_blocking()
 
     def quit_idle(self) -> None:
         with self.lock:

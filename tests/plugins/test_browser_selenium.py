@@ -23,18 +23,9 @@ from liveharness import (
     wait_for_text,
 )
 from liveharness.demo import HELLO, DemoApp
-from liveharness.plugins.browser_selenium import _drivers, quit_reused_drivers
+from liveharness.plugins.browser_selenium import quit_reused_drivers
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("selenium_watchdog", "leaks")]
-
-
-@pytest.fixture(scope="module")
-def selenium_watchdog() -> None:
-    """Start the process's WebDriver watchdog before the first test's leak check.
-
-    One watchdog serves every local driver of the process and lives until it exits.
-    """
-    _drivers.watchdog()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("leaks")]
 
 
 def harness(**options: Any) -> Harness:
