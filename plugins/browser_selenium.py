@@ -18,14 +18,9 @@ itself when the pipe to this process closes.)
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
-import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from liveharness import (
     BrowserConnectError,
@@ -46,7 +41,8 @@ from liveharness.browserpaths import (
     major_version,
     version_of,
 )
-from liveharness.watchdog import Watchdog
+
+from ._selenium_drivers import alive, drivers, origin, quit_reused_drivers, reset
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry
@@ -127,78 +123,6 @@ OPTIONS = (
 )
 
 
-class _Drivers:
-    """Every WebDriver this process started, and the idle ones kept for reuse."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.idle: dict[str, list[Any]] = {}
-        self.live: list[Any] = []
-        # id(driver) -> the watchdog of its local driver's process group
-        self.watchdogs: dict[int, Watchdog] = {}
-
-    def watch(self, driver: Any) -> None:
-        """Have a watchdog end the driver's process group if this process dies.
-
-        One per driver, as for a frontend's processes, closed when the driver quits.
-        """
-        process = getattr(getattr(driver, "service", None), "process", None)
-        if process is None:
-            return
-        watchdog = Watchdog(grace=5.0)
-        watchdog.watch(os.getpgid(process.pid))
-        with self.lock:
-            self.watchdogs[id(driver)] = watchdog
-
-    def take(self, key: str) -> Any | None:
-        with self.lock:
-            idle = self.idle.get(key)
-            return idle.pop() if idle else None
-
-    def keep(self, key: str, driver: Any) -> None:
-        with self.lock:
-            self.idle.setdefault(key, []).append(driver)
-
-    def started(self, driver: Any) -> None:
-        with self.lock:
-            self.live.append(driver)
-
-    def quit(self, driver: Any) -> None:
-        with self.lock:
-            if driver in self.live:
-                self.live.remove(driver)
-            watchdog = self.watchdogs.pop(id(driver), None)
-        with contextlib.suppress(Exception):
-            driver.quit()
-        if watchdog is not None:
-            # quit() ended the driver; anything of its group still running the watchdog
-            # ends as it closes.
-            watchdog.close_blocking()
-
-    def quit_idle(self) -> None:
-        with self.lock:
-            idle = [driver for drivers in self.idle.values() for driver in drivers]
-            self.idle.clear()
-        for driver in idle:
-            self.quit(driver)
-
-
-_drivers = _Drivers()
-
-
-def quit_reused_drivers() -> None:
-    """Quit the drivers kept for reuse (they are quit at interpreter exit anyway)."""
-    _drivers.quit_idle()
-
-
-@atexit.register
-def _quit_at_exit() -> None:
-    with _drivers.lock:
-        live = list(_drivers.live)
-    for driver in live:
-        _drivers.quit(driver)
-
-
 def _usable_with(webdriver: FoundExecutable) -> Any:
     """A check that a browser's major version is the one ``webdriver`` drives."""
     wanted = major_version(version_of(webdriver.path))
@@ -250,59 +174,6 @@ def _browser_options(launch: BrowserLaunch, binary: Path | None) -> Any:
     return result
 
 
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
-
-
-def reset(driver: Any, origins: set[str]) -> None:
-    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage."""
-    from selenium.common.exceptions import WebDriverException
-
-    handles = driver.window_handles
-    for handle in handles[1:]:
-        driver.switch_to.window(handle)
-        origins.add(_origin(driver.current_url) or "")
-        driver.close()
-    driver.switch_to.window(handles[0])
-    with contextlib.suppress(WebDriverException):
-        driver.switch_to.alert.dismiss()
-    origins.add(_origin(driver.current_url) or "")
-    origins.discard("")
-    if hasattr(driver, "execute_cdp_cmd"):
-        # Leave the page first, so none of its scripts runs on (or talks to a dying backend).
-        driver.execute_cdp_cmd("Page.navigate", {"url": "about:blank"})
-        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-        with contextlib.suppress(WebDriverException):
-            # Not documented, but current Chromium clears every origin's data for "*",
-            # also of origins the test left again (tests/plugins guard this); the
-            # origins known for certain are cleared one by one below all the same.
-            driver.execute_cdp_cmd(
-                "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
-            )
-        for origin in sorted(origins):
-            # "all": local and session storage, IndexedDB, cache storage, service workers.
-            driver.execute_cdp_cmd(
-                "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"}
-            )
-    else:
-        # Plain W3C: only the current origin's storage and cookies can be reached.
-        with contextlib.suppress(WebDriverException):
-            driver.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
-        driver.delete_all_cookies()
-        driver.get("about:blank")
-
-
-def _alive(driver: Any) -> bool:
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        driver.execute_script("return 1")
-    except WebDriverException:
-        return False
-    return True
-
-
 class SeleniumSession(BrowserSession):
     """A WebDriver handed to a test; usable from any thread."""
 
@@ -312,7 +183,8 @@ class SeleniumSession(BrowserSession):
         super().__init__(driver, driver="selenium", owner=Owner())
         self._key = key
         self._reuse = reuse
-        self._origins = {origin for origin in (_origin(url),) if origin}
+        first = origin(url)
+        self._origins = {first} if first else set()
         self._harness = harness
         self._description = description
 
@@ -320,8 +192,8 @@ class SeleniumSession(BrowserSession):
         from selenium.common.exceptions import WebDriverException
 
         driver = self.native
-        if not _alive(driver):
-            _drivers.quit(driver)
+        if not alive(driver):
+            drivers.quit(driver)
             raise BrowserCrashed(
                 f"{self._description} of {self._harness} stopped answering while in use: "
                 "it crashed or was killed"
@@ -332,12 +204,12 @@ class SeleniumSession(BrowserSession):
                 driver.save_screenshot(str(path))
             if self._reuse:
                 reset(driver, self._origins)
-                _drivers.keep(self._key, driver)
+                drivers.keep(self._key, driver)
                 return
         except WebDriverException:
-            _drivers.quit(driver)
+            drivers.quit(driver)
             raise
-        _drivers.quit(driver)
+        drivers.quit(driver)
 
 
 class SeleniumDriver(BrowserDriver):
@@ -350,9 +222,9 @@ class SeleniumDriver(BrowserDriver):
 
         options = launch.options
         key = json.dumps([launch.headed, dict(options)], sort_keys=True, default=repr)
-        driver = _drivers.take(key) if options["reuse"] else None
-        if driver is not None and not _alive(driver):
-            _drivers.quit(driver)
+        driver = drivers.take(key) if options["reuse"] else None
+        if driver is not None and not alive(driver):
+            drivers.quit(driver)
             driver = None
         description = (
             "the remote WebDriver"
@@ -364,7 +236,7 @@ class SeleniumDriver(BrowserDriver):
         try:
             driver.get(launch.url)
         except WebDriverException as exc:
-            _drivers.quit(driver)
+            drivers.quit(driver)
             raise BrowserStartError(f"{description} did not load {launch.url}: {exc.msg}") from exc
         return SeleniumSession(
             driver,
@@ -433,8 +305,8 @@ class SeleniumDriver(BrowserDriver):
             raise BrowserStartError(
                 f"{description} did not start: {first}", output_tail=rest[-30:]
             ) from exc
-        _drivers.started(driver)
+        drivers.started(driver)
         if not remote:
-            _drivers.watch(driver)
+            drivers.watch(driver)
         driver.set_page_load_timeout(launch.startup_timeout)
         return driver, description

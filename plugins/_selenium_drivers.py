@@ -1,0 +1,146 @@
+"""The WebDrivers this process started: kept for reuse, reset between harnesses, and
+quit at exit (each local one watched by a watchdog meanwhile).
+
+A reset brings a driver back to what a new one would show: one window at
+``about:blank``, no cookies, and no storage of any origin it visited (local and
+session storage, IndexedDB, cache storage, service workers), through Chromium's
+DevTools protocol where it is available and plain WebDriver elsewhere.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from liveharness.watchdog import Watchdog
+
+__all__ = ["alive", "drivers", "origin", "quit_reused_drivers", "reset"]
+
+
+class _Drivers:
+    """Every WebDriver this process started, and the idle ones kept for reuse."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[Any]] = {}
+        self.live: list[Any] = []
+        # id(driver) -> the watchdog of its local driver's process group
+        self.watchdogs: dict[int, Watchdog] = {}
+
+    def watch(self, driver: Any) -> None:
+        """Have a watchdog end the driver's process group if this process dies.
+
+        One per driver, as for a frontend's processes, closed when the driver quits.
+        """
+        process = getattr(getattr(driver, "service", None), "process", None)
+        if process is None:
+            return
+        watchdog = Watchdog(grace=5.0)
+        watchdog.watch(os.getpgid(process.pid))
+        with self.lock:
+            self.watchdogs[id(driver)] = watchdog
+
+    def take(self, key: str) -> Any | None:
+        with self.lock:
+            idle = self.idle.get(key)
+            return idle.pop() if idle else None
+
+    def keep(self, key: str, driver: Any) -> None:
+        with self.lock:
+            self.idle.setdefault(key, []).append(driver)
+
+    def started(self, driver: Any) -> None:
+        with self.lock:
+            self.live.append(driver)
+
+    def quit(self, driver: Any) -> None:
+        with self.lock:
+            if driver in self.live:
+                self.live.remove(driver)
+            watchdog = self.watchdogs.pop(id(driver), None)
+        with contextlib.suppress(Exception):
+            driver.quit()
+        if watchdog is not None:
+            # quit() ended the driver; anything of its group still running the watchdog
+            # ends as it closes.
+            watchdog.close_blocking()
+
+    def quit_idle(self) -> None:
+        with self.lock:
+            idle = [driver for drivers in self.idle.values() for driver in drivers]
+            self.idle.clear()
+        for driver in idle:
+            self.quit(driver)
+
+
+drivers = _Drivers()
+
+
+def quit_reused_drivers() -> None:
+    """Quit the drivers kept for reuse (they are quit at interpreter exit anyway)."""
+    drivers.quit_idle()
+
+
+@atexit.register
+def _quit_at_exit() -> None:
+    with drivers.lock:
+        live = list(drivers.live)
+    for driver in live:
+        drivers.quit(driver)
+
+
+def origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
+
+
+def reset(driver: Any, origins: set[str]) -> None:
+    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage."""
+    from selenium.common.exceptions import WebDriverException
+
+    handles = driver.window_handles
+    for handle in handles[1:]:
+        driver.switch_to.window(handle)
+        origins.add(origin(driver.current_url) or "")
+        driver.close()
+    driver.switch_to.window(handles[0])
+    with contextlib.suppress(WebDriverException):
+        driver.switch_to.alert.dismiss()
+    origins.add(origin(driver.current_url) or "")
+    origins.discard("")
+    if hasattr(driver, "execute_cdp_cmd"):
+        # Leave the page first, so none of its scripts runs on (or talks to a dying backend).
+        driver.execute_cdp_cmd("Page.navigate", {"url": "about:blank"})
+        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        with contextlib.suppress(WebDriverException):
+            # Not documented, but current Chromium clears every origin's data for "*",
+            # also of origins the test left again (tests/plugins guard this); the
+            # origins known for certain are cleared one by one below all the same.
+            driver.execute_cdp_cmd(
+                "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
+            )
+        for visited in sorted(origins):
+            # "all": local and session storage, IndexedDB, cache storage, service workers.
+            driver.execute_cdp_cmd(
+                "Storage.clearDataForOrigin", {"origin": visited, "storageTypes": "all"}
+            )
+    else:
+        # Plain W3C: only the current origin's storage and cookies can be reached.
+        with contextlib.suppress(WebDriverException):
+            driver.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
+        driver.delete_all_cookies()
+        driver.get("about:blank")
+
+
+def alive(driver: Any) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.execute_script("return 1")
+    except WebDriverException:
+        return False
+    return True
