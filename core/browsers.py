@@ -11,7 +11,7 @@ import asyncio
 import difflib
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Source
 from .drivers import BrowserDriver, BrowserLaunch, BrowserSession
@@ -21,15 +21,34 @@ from .loopthread import CallerThread, run_in_thread
 from .pluginloader import plugin_of_traceback
 
 if TYPE_CHECKING:
-    from .harness import Harness
+    import pluggy
 
-__all__ = ["HarnessBrowsers"]
+    from .config import Config
+    from .registry import DriverRegistry
+
+__all__ = ["BrowserHost", "HarnessBrowsers"]
+
+
+class BrowserHost(Protocol):
+    """What browsers are opened for: a :class:`~liveharness.Harness`, or a deployment
+    liveharness did not start (the pytest plugin's ``--lh-base-url``)."""
+
+    name: str
+    config: Config
+    registry: DriverRegistry
+    plugin_manager: pluggy.PluginManager
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def state(self) -> State: ...
 
 
 class HarnessBrowsers:
     """The browsers one harness opened, and the rules for opening and closing them."""
 
-    def __init__(self, harness: Harness) -> None:
+    def __init__(self, harness: BrowserHost) -> None:
         self._harness = harness
         self._drivers: dict[str, BrowserDriver] = {}
         self._sessions: list[BrowserSession] = []

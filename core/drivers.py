@@ -49,10 +49,14 @@ class OutputTail:
 
     def __init__(self, limit: int = 200) -> None:
         self._lines: collections.deque[str] = collections.deque(maxlen=limit)
+        #: Lines appended so far, kept or not: ``tail(total - earlier_total)`` is what
+        #: was written since (a shared harness reports each test's own lines that way).
+        self.total = 0
 
     def append(self, text: str) -> None:
         for line in text.splitlines() or [""]:
             self._lines.append(line)
+            self.total += 1
 
     def tail(self, count: int = 20) -> list[str]:
         return list(self._lines)[-count:]
@@ -335,12 +339,25 @@ class BrowserSession:
         self.owner = owner
         self.is_async = is_async
         self.screenshot_requests: list[Path] = []
+        self.html_requests: list[Path] = []
+        #: What the page wrote to its console, one line a message (``"[error] text"``),
+        #: the last 1000; drivers that see console events as they happen append here.
+        self.console: collections.deque[str] = collections.deque(maxlen=1000)
         self.trace_request: Path | None = None
         self.closed = False
 
     def request_screenshot(self, path: str | Path) -> None:
         """Save a PNG of what the browser shows to ``path`` just before the session closes."""
         self.screenshot_requests.append(Path(path))
+
+    def request_html(self, path: str | Path) -> None:
+        """Save the page's HTML (its DOM as it is then) to ``path`` just before the session closes."""
+        self.html_requests.append(Path(path))
+
+    def console_log(self) -> list[str]:
+        """The console lines so far. Drivers that must ask the browser for them (Selenium's
+        log) do so here; called in the session's own world, or any thread for Selenium."""
+        return list(self.console)
 
     def request_trace(self, path: str | Path) -> None:
         """Record a trace from now on and save it to ``path`` when the session closes.

@@ -67,6 +67,15 @@ async def aclose_shared_browsers() -> None:
     await hosts.close_async_hosts()
 
 
+def watch_console(page: Any) -> collections.deque[str]:
+    """Collect the page's console messages and uncaught errors from before it navigates,
+    so what the app logs while loading is kept too."""
+    lines: collections.deque[str] = collections.deque(maxlen=1000)
+    page.on("console", lambda message: lines.append(f"[{message.type}] {message.text}"))
+    page.on("pageerror", lambda error: lines.append(f"[pageerror] {error}"))
+    return lines
+
+
 class PlaywrightSession(BrowserSession):
     """A Playwright page handed to a test, in its own context (or its harness's)."""
 
@@ -84,8 +93,10 @@ class PlaywrightSession(BrowserSession):
         driver: PlaywrightDriver,
         launch: BrowserLaunch,
         key: str,
+        console: collections.deque[str],
     ) -> None:
         super().__init__(page, driver="playwright", owner=owner, is_async=is_async)
+        self.console = console
         self.host = host
         self.shared = shared
         self.context = context
@@ -118,6 +129,9 @@ class PlaywrightSession(BrowserSession):
                     for path in self.screenshot_requests:
                         path.parent.mkdir(parents=True, exist_ok=True)
                         self.native.screenshot(path=str(path))
+                    for path in self.html_requests:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_text(self.native.content(), encoding="utf-8")
                 if self._tracing and self.trace_request is not None:
                     self.trace_request.parent.mkdir(parents=True, exist_ok=True)
                     self.context.tracing.stop(path=str(self.trace_request))
@@ -147,6 +161,9 @@ class PlaywrightSession(BrowserSession):
                     for path in self.screenshot_requests:
                         path.parent.mkdir(parents=True, exist_ok=True)
                         await self.native.screenshot(path=str(path))
+                    for path in self.html_requests:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_text(await self.native.content(), encoding="utf-8")
                 if self._tracing is not None and self.trace_request is not None:
                     await self._tracing
                     self.trace_request.parent.mkdir(parents=True, exist_ok=True)
@@ -229,6 +246,7 @@ class PlaywrightDriver(BrowserDriver):
             options = context_options(launch)
             key = hosts.context_key(options)
             context, page = self._page_sync(host, shared, key, options, launch)
+            console = watch_console(page)
             try:
                 page.goto(launch.url, timeout=launch.startup_timeout * 1000)
             except Error as exc:
@@ -253,6 +271,7 @@ class PlaywrightDriver(BrowserDriver):
             driver=self,
             launch=launch,
             key=key,
+            console=console,
         )
 
     def _page_sync(
@@ -306,6 +325,7 @@ class PlaywrightDriver(BrowserDriver):
             options = context_options(launch)
             key = hosts.context_key(options)
             context, page = await self._page_async(host, shared, key, options, launch)
+            console = watch_console(page)
             try:
                 await page.goto(launch.url, timeout=launch.startup_timeout * 1000)
             except Error as exc:
@@ -329,6 +349,7 @@ class PlaywrightDriver(BrowserDriver):
             driver=self,
             launch=launch,
             key=key,
+            console=console,
         )
 
     async def _page_async(

@@ -163,6 +163,8 @@ def _browser_options(launch: BrowserLaunch, binary: Path | None) -> Any:
         if locale:
             result.add_argument(f"--lang={locale}")
             result.add_experimental_option("prefs", {"intl.accept_languages": locale})
+        # Every console message, not only errors, so session.console_log() has them all.
+        result.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     if binary is not None:
         result.binary_location = str(binary)
     if launch.throwaway_certificate:
@@ -188,6 +190,16 @@ class SeleniumSession(BrowserSession):
         self._harness = harness
         self._description = description
 
+    def console_log(self) -> list[str]:
+        # Chromium's log is read through the driver, and reading empties it: keep each read.
+        try:
+            entries = self.native.get_log("browser")
+        except Exception:  # no log endpoint (Firefox), or the browser has gone
+            entries = []
+        for entry in entries:
+            self.console.append(f"[{entry.get('level', '?')}] {entry.get('message', '')}")
+        return list(self.console)
+
     def close(self, *, stopping: bool) -> None:
         from selenium.common.exceptions import WebDriverException
 
@@ -202,6 +214,9 @@ class SeleniumSession(BrowserSession):
             for path in self.screenshot_requests:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 driver.save_screenshot(str(path))
+            for path in self.html_requests:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(driver.page_source, encoding="utf-8")
             if self._reuse:
                 reset(driver, self._origins)
                 drivers.keep(self._key, driver)

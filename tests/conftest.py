@@ -19,8 +19,12 @@ import pytest
 
 from liveharness.testing import no_leftovers, port_refuses
 
+# pytester runs the pytest plugin's suites in subprocesses (tests/core/test_pytest_*.py).
+pytest_plugins = ("pytester",)
+
 __all__ = [
     "FIXTURES",
+    "INNER_APP",
     "Leftovers",
     "alive",
     "api_app",
@@ -316,3 +320,56 @@ def browser_leaks() -> Iterator[None]:
     assert not extra_threads, f"threads left running: {extra_threads}"
     assert not extra_fds, f"file descriptors left open: {extra_fds}"
     assert not extra, f"processes left running: {extra}"
+
+
+# The app the pytest plugin's inner suites serve: a page that logs to its console, the
+# id of the event loop serving it, and the process serving it.
+INNER_APP = """
+import asyncio
+import os
+
+PAGE = (
+    b"<!doctype html><html><head><title>inner app</title></head><body>"
+    b"<h1 id='greeting'>hello</h1><script>console.log('page loaded')</script></body></html>"
+)
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    path = scope["path"]
+    if path == "/loop":
+        body, kind = str(id(asyncio.get_running_loop())).encode(), b"text/plain"
+    elif path == "/pid":
+        body, kind = str(os.getpid()).encode(), b"text/plain"
+    else:
+        body, kind = PAGE, b"text/html"
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind)]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+INNER_PYPROJECT = """
+[tool.liveharness]
+app = "app:app"
+
+[tool.pytest.ini_options]
+filterwarnings = ["error"]
+asyncio_default_fixture_loop_scope = "function"
+addopts = ["-p", "no:cacheprovider", "--strict-markers"]
+"""
+
+
+@pytest.fixture
+def plugin_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project using the pytest plugin: ``app.py`` configured as its app, warnings as errors.
+
+    Run its tests with ``pytester.runpytest_subprocess(...)``: the plugin is found through
+    its entry point, as in any project that installed liveharness.
+    """
+    pytester.makepyfile(app=INNER_APP)
+    (pytester.path / "pyproject.toml").write_text(INNER_PYPROJECT)
+    return pytester

@@ -1,0 +1,54 @@
+"""liveharness's pytest plugin, registered through the ``pytest11`` entry point.
+
+Fixtures (see :mod:`.fixtures`): ``live_harness``, ``live_harness_session``,
+``live_url``, ``live_browser``. The ``liveharness`` marker overrides configuration for
+a test, class or module. Options: ``--lh-server``, ``--lh-browser``, ``--lh-headed``,
+``--lh-frontend``, ``--lh-base-url``, ``--lh-artifacts``, ``--lh-output``,
+``--lh-durations``. Nothing here imports a server or browser library, or loads
+liveharness's drivers, until a test asks for a harness (or an option names a driver).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import hooks
+from .options import add_options, read_settings
+from .reporting import Reporting
+from .stack import MARKER, STATE, PluginState, plugin_state
+
+__all__: list[str] = []
+
+# The fixtures live in their own module, loaded as part of this plugin.
+pytest_plugins = ["liveharness.pytest_plugin.fixtures"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): configuration of this test's harness (server, frontend, "
+        "browser, app, tls, ...; scope='session' for the shared stack); the closest wins",
+    )
+    settings = read_settings(config)
+    state = config.stash[STATE] = PluginState(settings, output_existed=settings.output.exists())
+    config.pluginmanager.register(Reporting(config, state), "liveharness-reporting")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``--lh-server a,b``: every test that uses a harness runs once per server."""
+    servers = plugin_state(metafunc.config).settings.servers
+    if not servers or "_liveharness_server" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers(MARKER):
+        if "server" in mark.kwargs:
+            return  # the test names its server; the matrix is not for it
+    # Session scope: the shared stack is made once per server, and tests are grouped by it.
+    metafunc.parametrize("_liveharness_server", servers, ids=servers, scope="session")

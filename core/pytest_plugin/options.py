@@ -1,0 +1,167 @@
+"""The plugin's command-line options and ini keys, checked once when pytest configures.
+
+A bad value is a :class:`pytest.UsageError`: pytest prints its message, with no
+traceback, and exits before collecting anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+__all__ = ["ARTIFACT_MODES", "SCOPES", "Settings", "add_options", "read_settings"]
+
+ARTIFACT_MODES = ("on", "off", "on-failure")
+SCOPES = ("function", "session")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the command line and the ini file asked of the plugin."""
+
+    servers: tuple[str, ...]
+    browser: str | None
+    headed: bool
+    frontend: str | None
+    base_url: str | None
+    artifacts: str
+    output: Path
+    durations: bool
+    scope: str
+
+    def harness_options(self) -> dict[str, object]:
+        """The configuration keys the command line sets for every harness."""
+        options: dict[str, object] = {}
+        if self.browser is not None:
+            options["browser"] = self.browser
+        if self.headed:
+            options["headed"] = True
+        if self.frontend is not None:
+            options["frontend"] = self.frontend
+        return options
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("liveharness", "liveharness: the app's stack for tests")
+    group.addoption(
+        "--lh-server",
+        action="append",
+        default=[],
+        metavar="NAME[,NAME...]",
+        help="run every harness test once per server driver (repeatable or comma-separated); "
+        "test ids show the server",
+    )
+    group.addoption(
+        "--lh-browser", metavar="NAME", help="the browser driver: 'playwright' or 'selenium'"
+    )
+    group.addoption("--lh-headed", action="store_true", help="show the browser windows")
+    group.addoption("--lh-frontend", metavar="NAME", help="the frontend driver: 'dev' or 'static'")
+    group.addoption(
+        "--lh-base-url",
+        metavar="URL",
+        help="test an already running deployment at URL instead of starting the stack",
+    )
+    group.addoption(
+        "--lh-artifacts",
+        choices=ARTIFACT_MODES,
+        default="on-failure",
+        help="save screenshots, page HTML, console and logs of each test: "
+        "on, off or on-failure (default)",
+    )
+    group.addoption(
+        "--lh-output",
+        metavar="DIR",
+        default="test-results",
+        help="where artefacts are saved, one folder per test (default: test-results)",
+    )
+    group.addoption(
+        "--lh-durations",
+        action="store_true",
+        help="summarise the time spent per lifecycle phase and the slowest harness set-ups",
+    )
+    parser.addini(
+        "liveharness_scope",
+        "the harness live_url and live_browser use: 'function' (a fresh stack per test, "
+        "the default) or 'session' (one shared stack, reset between tests)",
+        default="function",
+    )
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """The settings of this run, checked; :raises pytest.UsageError: a bad value."""
+    servers: list[str] = []
+    for given in config.getoption("lh_server"):
+        for name in given.split(","):
+            name = name.strip()
+            if not name:
+                raise pytest.UsageError(f"--lh-server {given!r}: empty server name")
+            if name not in servers:
+                servers.append(name)
+    scope = str(config.getini("liveharness_scope")).strip()
+    if scope not in SCOPES:
+        raise pytest.UsageError(
+            f"liveharness_scope = {scope!r} in the pytest configuration; expected one of: "
+            + ", ".join(SCOPES)
+        )
+    base_url = config.getoption("lh_base_url")
+    settings = Settings(
+        servers=tuple(servers),
+        browser=config.getoption("lh_browser"),
+        headed=bool(config.getoption("lh_headed")),
+        frontend=config.getoption("lh_frontend"),
+        base_url=_check_base_url(base_url) if base_url is not None else None,
+        artifacts=config.getoption("lh_artifacts"),
+        output=config.invocation_params.dir / config.getoption("lh_output"),
+        durations=bool(config.getoption("lh_durations")),
+        scope=scope,
+    )
+    if settings.base_url is not None and (settings.servers or settings.frontend):
+        given = "--lh-server" if settings.servers else "--lh-frontend"
+        raise pytest.UsageError(
+            f"--lh-base-url tests a deployment that is already running; {given} would start one"
+        )
+    _check_driver_names(settings)
+    return settings
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(
+            f"--lh-base-url {url!r} is not a URL; expected http://host[:port][/path] or https://..."
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise pytest.UsageError(f"--lh-base-url {url!r} has an invalid port") from None
+    return url.rstrip("/")
+
+
+def _check_driver_names(settings: Settings) -> None:
+    """Names given on the command line must be registered (and installed) drivers."""
+    from ..registry import DriverKind
+
+    wanted: list[tuple[DriverKind, str, str]] = [
+        ("server", name, "--lh-server") for name in settings.servers
+    ]
+    if settings.browser is not None:
+        wanted.append(("browser", settings.browser, "--lh-browser"))
+    if settings.frontend is not None:
+        wanted.append(("frontend", settings.frontend, "--lh-frontend"))
+    if not wanted:
+        # Loading the driver plugins is left to the first test that asks for a harness.
+        return
+    from ..errors import UsageError
+    from ..pluginloader import build_plugin_manager, register_drivers
+    from ..registry import DriverRegistry
+
+    registry = DriverRegistry()
+    register_drivers(build_plugin_manager(), registry)
+    for kind, name, option in wanted:
+        try:
+            registry.get(kind, name, source=option)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
