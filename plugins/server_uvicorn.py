@@ -309,6 +309,17 @@ class UvicornDriver(ServerDriver):
         # The server task ended before startup completed: say why, from what uvicorn logged.
         exc = self._task.exception()
         reason = self._startup_reason()
+        if isinstance(exc, BackendStartError):
+            # uvicorn's exit, turned into an error by _serve: it carries no more than the
+            # log this error already has, so it is not chained (its text would repeat).
+            raise BackendStartError(
+                f"uvicorn failed to start: {reason} ({exc.message})"
+                if reason
+                else f"uvicorn failed to start: {exc.message}",
+                phase="BACKEND_UP",
+                component="backend",
+                output_tail=self.output.tail(),
+            ) from None
         if exc is not None:
             raise BackendStartError(
                 f"uvicorn failed to start: {type(exc).__name__}: {exc}"

@@ -17,7 +17,7 @@ from .durations import Durations
 from .options import Settings
 
 if TYPE_CHECKING:
-    from ..drivers import BrowserSession
+    from ..drivers import BrowserSession, OutputTail
 
 __all__ = [
     "MARKER",
@@ -54,8 +54,9 @@ def plugin_state(config: pytest.Config) -> PluginState:
 
 
 def fail(message: str) -> NoReturn:
-    """Fail the test (at set-up, usually) with ``message`` alone: no traceback from deep inside."""
-    pytest.fail(message, pytrace=False)
+    """Fail the test (at set-up, usually) with ``message`` alone: no traceback from deep
+    inside, and not the error being handled (whose text ``message`` already has)."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 def described(exc: BaseException) -> str:
@@ -240,7 +241,7 @@ class HarnessUse:
         server = self.harness.server
         if server is None:
             return list(self.harness.backend_output)
-        output = server.output
+        output: OutputTail = server.output
         written = output.total - self.output_mark
         if written <= 0:
             return []
