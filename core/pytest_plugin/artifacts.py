@@ -42,6 +42,10 @@ class ArtifactRecorder:
         self._numbers: dict[int, int] = {}
         self._opened = 0
 
+    def new_test(self) -> None:
+        """Number the browsers of the next test from 1 (on a stack tests share)."""
+        self._opened = 0
+
     @hookimpl
     def liveharness_browser_opened(self, session: BrowserSession) -> None:
         self._opened += 1

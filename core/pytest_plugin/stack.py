@@ -154,6 +154,7 @@ class HarnessUse:
     def begin_test(self, label: str) -> HarnessUse:
         """This shared harness's use by one test: note what was there before it."""
         server = getattr(self.harness, "server", None)
+        self.recorder.new_test()
         return HarnessUse(
             self.harness,
             self.recorder,
