@@ -126,8 +126,10 @@ def liveharness_browser_closing(harness: Harness, session: BrowserSession) -> No
     Called after ``READY -> STOPPING`` and before the frontend and backend stop, once
     per open browser, newest first, in the world the browser belongs to; and when
     the test closes one with ``harness.close_browser()``. The browser still shows
-    what the test left: ``session.request_screenshot(path)`` saves a PNG of it, and a
-    trace asked for with ``session.request_trace(path)`` is saved, before it closes.
+    what the test left: ``session.request_screenshot(path)`` saves a PNG of it,
+    ``session.request_html(path)`` its HTML, and a trace asked for with
+    ``session.request_trace(path)`` is saved, before it closes; ``session.console_log()``
+    has what the page wrote to its console.
 
     :param harness: the harness.
     :param session: the :class:`~liveharness.BrowserSession` being closed.

@@ -56,3 +56,14 @@ def test_every_error_class_is_in_the_troubleshooting_table() -> None:
 def test_readme_links_resolve() -> None:
     for target in re.findall(r"\]\((docs/[^)#]+)\)", README.read_text()):
         assert (README.parent / target).is_file(), f"README links to missing {target}"
+
+
+def test_the_pytest_page_describes_every_option_fixture_and_hook() -> None:
+    from liveharness.pytest_plugin import fixtures, hooks, options
+
+    text = (DOCS / "pytest.md").read_text()
+    names = sorted(set(re.findall(r'"(--lh-[a-z-]+)"', Path(options.__file__).read_text())))
+    assert len(names) == 8
+    hook_names = [name for name in vars(hooks) if name.startswith("pytest_")]
+    for name in [*names, *fixtures.__all__, *hook_names, "liveharness_scope"]:
+        assert f"`{name}" in text, f"{name} is not described in docs/pytest.md"

@@ -121,6 +121,16 @@ BAD_INPUT: list[tuple[str, str, list[str], int, list[str]]] = [
         ["*--lh-artifacts: invalid choice: 'sometimes' (choose from *on*off*on-failure*)"],
     ),
     (
+        "ini value outside its choices",
+        A_TEST,
+        ["-o", "liveharness_scope=module"],
+        4,
+        [
+            "ERROR: liveharness_scope = 'module' in the pytest configuration; expected one of: "
+            "function, session"
+        ],
+    ),
+    (
         "marker with an unknown key",
         MARKED_TEST,
         [],

@@ -189,12 +189,16 @@ def test_command_line_sets_the_configuration(plugin_project: pytest.Pytester) ->
             config = live_harness.config
             assert (config.frontend, config.browser, config.headed) == ("static", "selenium", True)
             assert live_harness.url == live_harness.frontend_url
+
+        def test_the_ini_scope_gives_live_url_the_shared_stack(live_url, request):
+            assert live_url == request.getfixturevalue("live_harness_session").url
         """
     )
     result = plugin_project.runpytest_subprocess(
-        "--lh-frontend", "static", "--lh-browser", "selenium", "--lh-headed", timeout=TIMEOUT
-    )
-    result.assert_outcomes(passed=1)
+        "--lh-frontend", "static", "--lh-browser", "selenium", "--lh-headed",
+        "-o", "liveharness_scope=session", timeout=TIMEOUT,
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
 
 
 MATRIX_TESTS = """
