@@ -38,11 +38,7 @@ class Reporting:
             self._after_phase(item, report, uses)
         if call.when == "teardown":
             target = item.stash.get(ARTIFACTS, None)
-            if (
-                target is not None
-                and target.is_dir()
-                and self.config.pluginmanager.hasplugin("html")
-            ):
+            if target is not None and target.is_dir() and self._writes_html():
                 extras = list(getattr(report, "extras", []))
                 report.extras = extras + html_extras(sorted(target.iterdir()))  # type: ignore[attr-defined]
             if self.state.settings.durations:
@@ -82,6 +78,11 @@ class Reporting:
             report.sections.append(
                 ("liveharness artefacts", f"saved in {target} (browsers as they close at teardown)")
             )
+
+    def _writes_html(self) -> bool:
+        """pytest-html is installed and asked for a report (``--html``)."""
+        plugins = self.config.pluginmanager
+        return plugins.hasplugin("html") and bool(self.config.getoption("htmlpath", None))
 
     @staticmethod
     def _list_artifacts(item: pytest.Item) -> None:
