@@ -25,7 +25,7 @@ def test_server_cycles_stay_flat(server: str) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.usefixtures("browser_leaks")
+@pytest.mark.usefixtures("shared_playwright", "browser_leaks")
 def test_browser_cycles_stay_flat() -> None:
     run = soak.soak("playwright", 10, "uvicorn", "playwright")
     assert run["flat"], run
