@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from liveharness.plugins.browser_playwright import close_shared_browsers
+
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 import soak
 
