@@ -26,7 +26,8 @@ def driver_tables() -> str:
     parts = []
     for info in registry:
         options = getattr(info.driver_class, "options", ())
-        if not options or not info.plugin.startswith(("server_", "frontend_", "browser_")):
+        # The built-in drivers only: a third-party plugin installed here documents its own.
+        if not options or not info.driver_class.__module__.startswith("liveharness.plugins."):
             continue
         table = tables[info.kind]
         prefix = f"LIVEHARNESS_{table.upper()}__{info.name.upper().replace('-', '_')}__"
