@@ -19,7 +19,7 @@ from typing import Any
 
 from .clioutput import EXIT_OK, exit_code_of, paint, report_error
 from .config import DRIVER_TABLES, Config, load_config
-from .errors import LiveHarnessError
+from .errors import DriverUnavailable, LiveHarnessError
 from .pluginloader import build_plugin_manager, entry_points, register_drivers
 from .registry import KINDS, DriverInfo, DriverRegistry
 from .schema import DEFAULT, Source
@@ -149,7 +149,7 @@ def plugins_command(args: argparse.Namespace) -> int:
                 print(f"   {'':12} {paint(row['description'], 'dim')}")
     blocked_rows = [p for p in plugins if p["blocked"]]
     if blocked_rows:
-        names = ", ".join(p["name"] for p in blocked_rows)
+        names = ", ".join(str(p["name"]) for p in blocked_rows)
         print(f"blocked by disable_plugins: {names}")
     print("* selected by the configuration here; see: liveharness config")
     return EXIT_OK
@@ -173,7 +173,11 @@ def config_rows(config: Config, registry: DriverRegistry) -> Iterator[tuple[str,
         name = config[kind]
         if name is None:
             continue
-        info = registry.get(kind, name, source=str(config.source_of(kind)))
+        try:
+            info = registry.get(kind, name, source=str(config.source_of(kind)))
+        except DriverUnavailable:
+            # Its library is missing, but its options are still known: show them.
+            info = next(i for i in registry if i.kind == kind and i.name == name)
         schema = getattr(info.driver_class, "options", ())
         values = config.driver_options(kind, name, schema)
         for option in schema:

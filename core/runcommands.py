@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -171,7 +172,8 @@ def _run_child(argv: list[str], harness: Harness, received: dict[str, int]) -> i
     env["LIVEHARNESS_BACKEND_URL"] = harness.backend_url
     if harness.frontend_url is not None:
         env["LIVEHARNESS_FRONTEND_URL"] = harness.frontend_url
-    say(f"running: {' '.join(argv)}")
+    # One line, however the arguments are spelled.
+    say("running: " + shlex.join(argv).replace("\n", "\\n"))
     try:
         # Never through a shell; in this process group, so Ctrl-C at a terminal reaches
         # it as it reaches any command run from a shell.
