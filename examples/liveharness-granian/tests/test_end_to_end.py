@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from liveharness import Harness
+from liveharness import Harness, State
 from liveharness.demo import HELLO
 from liveharness.testing import no_leftovers, port_refuses
 from playwright.sync_api import expect
@@ -20,16 +20,18 @@ PROJECT = Path(__file__).parent / "project"
 
 
 def test_the_project_configuration_selects_granian_and_a_browser_clicks_through() -> None:
-    with no_leftovers():
-        with Harness(cwd=PROJECT) as h:
-            assert h.config.server == "granian"
-            assert str(h.config.source_of("server")) == str(PROJECT / "liveharness.toml")
-            assert isinstance(h.server, GranianDriver)
-            assert httpx.get(h.url + "/api/hello").json()["message"] == HELLO
-            page = h.browser()
-            page.click("#hello")
-            expect(page.locator("#answer")).to_have_text(HELLO)
-        assert port_refuses(h.url)
+    # Not under no_leftovers: the Playwright browser is shared for the whole process
+    # by design (see liveharness's browser documentation), and outlives this harness.
+    with Harness(cwd=PROJECT) as h:
+        assert h.config.server == "granian"
+        assert str(h.config.source_of("server")) == str(PROJECT / "liveharness.toml")
+        assert isinstance(h.server, GranianDriver)
+        assert httpx.get(h.url + "/api/hello").json()["message"] == HELLO
+        page = h.browser()
+        page.click("#hello")
+        expect(page.locator("#answer")).to_have_text(HELLO)
+    assert h.state is State.STOPPED
+    assert port_refuses(h.url)
 
 
 def test_liveharness_lists_the_driver_from_its_entry_point() -> None:
@@ -48,3 +50,14 @@ def test_liveharness_lists_the_driver_from_its_entry_point() -> None:
     assert granian["plugin"] == "server_granian"
     assert granian["distribution"] == "liveharness-granian"
     assert granian["available"] is True
+
+
+def test_https_with_the_harness_certificate() -> None:
+    import ssl
+
+    with no_leftovers():
+        with Harness(app="liveharness.demo:app", server="granian", tls=True, cwd=PROJECT) as h:
+            assert h.url.startswith("https://127.0.0.1:")
+            verify = ssl.create_default_context(cafile=h.ca_path)
+            assert httpx.get(h.url + "/api/hello", verify=verify).json()["message"] == HELLO
+        assert port_refuses(h.url)

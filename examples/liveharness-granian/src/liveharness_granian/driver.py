@@ -31,6 +31,7 @@ import logging
 import os
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from liveharness import (
@@ -113,7 +114,7 @@ class GranianDriver(ServerDriver):
         self._capture: contextlib.ExitStack | None = None
 
     async def start(self) -> None:
-        from granian.constants import HTTPModes, Interfaces, TaskImpl
+        from granian.constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
 
         opts = self.launch.options
         app = self._app = WatchedApp(self.launch.app)
@@ -130,8 +131,10 @@ class GranianDriver(ServerDriver):
             log_level=opts["log_level"],
             log_dictconfig=QUIET_LOGGING,
             url_path_prefix=opts["url_path_prefix"],
-            ssl_cert=tls.certfile if tls else None,
-            ssl_key=tls.keyfile if tls else None,
+            # granian wants paths; TLS 1.2 is accepted, as by the other drivers' clients.
+            ssl_cert=Path(tls.certfile) if tls else None,
+            ssl_key=Path(tls.keyfile) if tls else None,
+            ssl_protocol_min=SSLProtocols.tls12,
         )
         self._server = server
         self._capture = contextlib.ExitStack()
