@@ -63,6 +63,8 @@ def expect(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
+        # Bounded backoff (growing by half to _MAX_INTERVAL, within the deadline): a
+        # WebDriver page offers no change event to wait on, only another look.
         time.sleep(min(interval, remaining))
         interval = min(interval * 1.5, _MAX_INTERVAL)
     what = awaiting or _describe(condition)

@@ -15,6 +15,17 @@ DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"
 
 
+def test_hook_reference_is_generated_from_the_hook_specifications() -> None:
+    sys.path.insert(0, str(DOCS))
+    try:
+        import generate_reference
+    finally:
+        sys.path.remove(str(DOCS))
+    assert generate_reference.main(["--check"]) == 0, "run: python docs/generate_reference.py"
+    text = (DOCS / "plugins.md").read_text()
+    assert generate_reference.hook_reference() in text
+
+
 def test_every_hook_is_in_the_hook_reference() -> None:
     text = (DOCS / "plugins.md").read_text()
     hooks = [name for name in vars(hookspecs) if name.startswith("liveharness_")]
@@ -67,3 +78,26 @@ def test_the_pytest_page_describes_every_option_fixture_and_hook() -> None:
     hook_names = [name for name in vars(hooks) if name.startswith("pytest_")]
     for name in [*names, *fixtures.__all__, *hook_names, "liveharness_scope"]:
         assert f"`{name}" in text, f"{name} is not described in docs/pytest.md"
+
+
+def test_every_command_and_option_is_in_the_command_line_page() -> None:
+    import argparse
+
+    from liveharness.cli import build_parser
+
+    text = (DOCS / "cli.md").read_text()
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(commands.choices) >= 7
+    for name, sub in commands.choices.items():
+        assert f"## `liveharness {name}`" in text, f"liveharness {name} is not in docs/cli.md"
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert f"`{option}" in text, f"{name} {option} is not in docs/cli.md"
+
+
+def test_every_page_is_in_the_site_navigation() -> None:
+    config = (DOCS.parent / "mkdocs.yml").read_text()
+    for page in sorted(DOCS.glob("*.md")):
+        assert f": {page.name}" in config, f"docs/{page.name} is not in the nav of mkdocs.yml"

@@ -294,3 +294,109 @@ def test_demo_app_counts_hellos_and_answers_only_get_and_head(tmp_path: Path) ->
         assert post.status_code == 405
         assert post.headers["allow"] == "GET, HEAD"
         assert client.get("/api/hello").json()["count"] == 4
+
+
+# --- progress while starting ------------------------------------------------------------
+
+# A dev server that says what it is doing, then waits for the test to let it go on: the
+# start is slow for exactly as long as the test wants, with no sleeping on either side.
+SLOW_DEVSERVER = """
+import http.server, os, sys
+with open("slowdev.pid", "w") as pid:
+    pid.write(str(os.getpid()))
+print("compiling the bundle...", flush=True)
+with open(sys.argv[1]) as gate:   # a FIFO: blocks until the test opens it for writing
+    gate.read()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+print(f"  \\u279c  Local:   http://127.0.0.1:{server.server_port}/", flush=True)
+server.serve_forever()
+"""
+WAITING_LINE = re.compile(
+    r"waiting for the frontend 'dev': \d+ s; last output: compiling the bundle\.\.\."
+)
+
+
+@pytest.fixture
+def slow_frontend_project(tmp_path: Path) -> Path:
+    (tmp_path / "slowdev.py").write_text(SLOW_DEVSERVER)
+    os.mkfifo(tmp_path / "gate")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.liveharness]\napp = "liveharness.demo:app"\nfrontend = "dev"\n\n'
+        "[tool.liveharness.frontends.dev]\n"
+        f"command = [{sys.executable!r}, 'slowdev.py', 'gate']\n"
+    )
+    return tmp_path
+
+
+def test_run_shows_what_a_slow_frontend_start_is_waiting_for(
+    command: Spawn, slow_frontend_project: Path
+) -> None:
+    cmd = command([*CONSOLE_SCRIPT, "run", "--port", "0"])
+    cmd.wait_for(WAITING_LINE)
+    assert "starting the frontend 'dev'" in cmd.stdout
+    assert "ready at" not in cmd.stdout.replace("backend ready at", "")
+    with open(slow_frontend_project / "gate", "w") as gate:
+        gate.write("go")
+    url = cmd.wait_for(READY_LINE)[1]
+    assert re.search(r"frontend ready at http://127\.0\.0\.1:\d+ \(dev, [\d.]+ ms\)", cmd.stdout)
+    assert httpx.get(url, timeout=DEADLINE).status_code == 200
+    cmd.process.send_signal(signal.SIGINT)
+    code, out, err = cmd.finish()
+    assert code == 130, out + err
+    assert port_refuses(url)
+
+
+def test_ctrl_c_while_the_frontend_starts_ends_its_process(
+    command: Spawn, slow_frontend_project: Path
+) -> None:
+    cmd = command([*CONSOLE_SCRIPT, "run", "--port", "0"])
+    cmd.wait_for(WAITING_LINE)
+    # Written before the line the progress report quotes.
+    pid = int((slow_frontend_project / "slowdev.pid").read_text())
+    cmd.process.send_signal(signal.SIGINT)
+    code, out, err = cmd.finish()
+    assert code == 130, out + err
+    assert "interrupted while starting; stopped" in out
+    assert not alive_pid(pid)
+
+
+def alive_pid(pid: int) -> bool:
+    import psutil
+
+    from conftest import alive
+
+    try:
+        return alive(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return False
+
+
+# --- liveharness demo -------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.node
+@pytest.mark.parametrize(
+    ("argv", "frontend"),
+    [([], True), (["--browser", "selenium", "--no-frontend"], False)],
+    ids=["playwright-with-frontend", "selenium-backend-only"],
+)
+def test_demo_runs_the_whole_lifecycle_in_a_browser(
+    tmp_path: Path, argv: list[str], frontend: bool
+) -> None:
+    result = run([*CONSOLE_SCRIPT, "demo", "--screenshot", "shots/demo.png", *argv], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    screenshot = tmp_path / "shots" / "demo.png"
+    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert f"screenshot saved to {screenshot}" in out
+    assert ("frontend ready at" in out) is frontend
+    assert ("the demo frontend on" in out) is frontend
+    timeline = out.split("timeline:", 1)[1]
+    order = ["INIT", "BACKEND_UP", "FRONTEND_UP", "READY", "opening a browser", "clicked #hello"]
+    order += ["answer shown: 'Hello from the liveharness demo backend'", "screenshot saved"]
+    order += ["STOPPING", "STOPPED"]
+    positions = [timeline.index(step) for step in order]
+    assert positions == sorted(positions), timeline
+    assert "demo passed" in out
+    assert result.stderr == ""
