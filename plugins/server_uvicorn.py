@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import logging
-import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +24,7 @@ from liveharness import (
     ShutdownError,
     ShutdownTimeout,
     hookimpl,
+    logcapture,
 )
 from liveharness.tls import QuickCloseSSLObject
 
@@ -38,12 +37,6 @@ __all__ = ["UvicornDriver"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
-# Set inside the server's task, so the log handler keeps only this server's records
-# when several harnesses share one process (and so one "uvicorn" logger).
-_current_driver: contextvars.ContextVar[UvicornDriver | None] = contextvars.ContextVar(
-    "liveharness_uvicorn_driver", default=None
-)
-
 
 @hookimpl
 def liveharness_register_drivers(registry: DriverRegistry) -> None:
@@ -55,39 +48,8 @@ def liveharness_register_drivers(registry: DriverRegistry) -> None:
     )
 
 
-class _CaptureHandler(logging.Handler):
-    """Copies uvicorn's log records made inside a driver's task into that driver's output."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        driver = _current_driver.get()
-        if driver is None:
-            return
-        try:
-            text = f"{record.levelname}: {record.getMessage()}"
-            if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        except Exception:  # a broken log call must not break the server
-            text = f"{record.levelname}: {record.msg!r}"
-        driver.output.append(text)
-
-
-_handler = _CaptureHandler()
-_handler_users = 0
-
-
-@contextlib.contextmanager
-def _capturing_uvicorn_logs() -> Iterator[None]:
-    global _handler_users
-    logger = logging.getLogger("uvicorn")
-    if _handler_users == 0:
-        logger.addHandler(_handler)
-    _handler_users += 1
-    try:
-        yield
-    finally:
-        _handler_users -= 1
-        if _handler_users == 0:
-            logger.removeHandler(_handler)
+# Kept under this name for the test that checks it is detached after stop.
+_handler = logcapture.HANDLER
 
 
 class _WatchedSet(set):  # type: ignore[type-arg]
@@ -289,7 +251,7 @@ class UvicornDriver(ServerDriver):
         server.drain_timed_out = False
         self._server = server
         self._capture = contextlib.ExitStack()
-        self._capture.enter_context(_capturing_uvicorn_logs())
+        self._capture.enter_context(logcapture.capturing("uvicorn"))
         self._task = asyncio.create_task(
             self._serve(server), name=f"liveharness uvicorn {self.launch.url}"
         )
@@ -346,7 +308,7 @@ class UvicornDriver(ServerDriver):
         return chosen.split("\n", 1)[0].removeprefix("ERROR: ").strip()
 
     async def _serve(self, server: Any) -> None:
-        _current_driver.set(self)
+        logcapture.route_to(self.output)
         try:
             await server.serve(sockets=[self.launch.sock])
         except SystemExit as exc:

@@ -25,12 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
-import logging
 import os
-import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +37,7 @@ from liveharness import (
     ServerLaunch,
     ShutdownError,
     ShutdownTimeout,
+    logcapture,
 )
 
 from .app import WatchedApp
@@ -63,12 +60,6 @@ QUIET_LOGGING: dict[str, Any] = {
     "handlers": {},
     "loggers": {"_granian": {"propagate": False}, "granian.access": {"propagate": False}},
 }
-
-# Set in the server's task, so that with several harnesses in one process each driver
-# keeps only its own server's log lines.
-_current_driver: contextvars.ContextVar[GranianDriver | None] = contextvars.ContextVar(
-    "liveharness_granian_driver", default=None
-)
 
 
 class GranianDriver(ServerDriver):
@@ -138,7 +129,7 @@ class GranianDriver(ServerDriver):
         )
         self._server = server
         self._capture = contextlib.ExitStack()
-        self._capture.enter_context(_capturing_granian_logs())
+        self._capture.enter_context(logcapture.capturing("_granian"))
         task = self._task = asyncio.create_task(
             self._serve(server), name=f"liveharness granian {self.launch.url}"
         )
@@ -162,7 +153,7 @@ class GranianDriver(ServerDriver):
         ) from exc
 
     async def _serve(self, server: Any) -> None:
-        _current_driver.set(self)
+        logcapture.route_to(self.output)
         await server.serve()
 
     def _last_error(self) -> str:
@@ -230,41 +221,6 @@ async def _cancel(tasks: set[asyncio.Task[Any] | None]) -> None:
         task.cancel()
     if running:
         await asyncio.wait(running)
-
-
-class _CaptureHandler(logging.Handler):
-    """Copies granian's log records made inside a driver's task into that driver's output."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        driver = _current_driver.get()
-        if driver is None:
-            return
-        try:
-            text = f"{record.levelname}: {record.getMessage()}"
-            if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        except Exception:  # a broken log call must not break the server
-            text = f"{record.levelname}: {record.msg!r}"
-        driver.output.append(text)
-
-
-_handler = _CaptureHandler()
-_handler_users = 0
-
-
-@contextlib.contextmanager
-def _capturing_granian_logs() -> Iterator[None]:
-    global _handler_users
-    logger = logging.getLogger("_granian")
-    if _handler_users == 0:
-        logger.addHandler(_handler)
-    _handler_users += 1
-    try:
-        yield
-    finally:
-        _handler_users -= 1
-        if _handler_users == 0:
-            logger.removeHandler(_handler)
 
 
 @functools.cache
