@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .drivers import ServerDriver, ServerLaunch, TLSFiles
 from .errors import BackendStartError, ShutdownError
 from .lifecycle import State, start_within
-from .sockets import bind_listening_socket, url_host
+from .sockets import bind_listening_socket, take_reserved_socket, url_host
 
 if TYPE_CHECKING:
     from .config import Config
@@ -79,7 +79,10 @@ class Backend:
     def bind(self) -> str:
         """Bind the listening socket; return the URL. A busy port fails before any app code runs."""
         config = self.config
-        self.sock = bind_listening_socket(
+        # A free port may have been chosen ahead, by a browser driver preparing a page
+        # for this backend's URL while the previous test ran.
+        reserved = take_reserved_socket(config.host) if config.port == 0 else None
+        self.sock = reserved or bind_listening_socket(
             config.host, config.port, source=str(config.source_of("port"))
         )
         scheme = "https" if self.tls else "http"
