@@ -14,6 +14,7 @@ __all__ = [
     "release_reserved_ports",
     "reserve_free_port",
     "reserved_ports",
+    "reserved_socket_fds",
     "take_reserved_socket",
     "url_host",
 ]
@@ -132,6 +133,13 @@ def reserved_ports() -> dict[str, int]:
     """The ports held for the next backend, by host."""
     with _reserved_lock:
         return {host: sock.getsockname()[1] for host, sock in _reserved.items()}
+
+
+def reserved_socket_fds() -> set[int]:
+    """The file descriptors of the sockets holding reserved ports: by design, a leak
+    check does not count them (there is at most one per host)."""
+    with _reserved_lock:
+        return {sock.fileno() for sock in _reserved.values()}
 
 
 @atexit.register
