@@ -105,7 +105,7 @@ TARGETS = {"b": 1.5, "c": 5.0}  # (x)/(a), on the medians, at least
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
-PAGE = """<!doctype html>
+PAGE = b"""<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>e2e</title></head>
 <body>
@@ -119,7 +119,7 @@ document.getElementById("ask").addEventListener("click", async () => {
 </script>
 </body>
 </html>
-""".encode()
+"""
 
 
 class AnswerApp:
@@ -421,7 +421,9 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def report(samples: dict[str, Samples], ways: list[Way], cycles: int, warmup: int) -> dict[str, Any]:
+def report(
+    samples: dict[str, Samples], ways: list[Way], cycles: int, warmup: int
+) -> dict[str, Any]:
     chromium = find_browser("chromium").path
     figures: dict[str, Any] = {
         "machine": {
@@ -456,12 +458,15 @@ def report(samples: dict[str, Samples], ways: list[Way], cycles: int, warmup: in
         other = figures["ways"][key].get("median_ms")
         if base and other:
             ratio = other / base
-            figures["ratios"][f"{key}/a"] = {"ratio": ratio, "target": target, "met": ratio >= target}
+            figures["ratios"][f"{key}/a"] = {
+                "ratio": ratio,
+                "target": target,
+                "met": ratio >= target,
+            }
     for way in ways:
         if way.phases:
             figures["phases"][way.key] = {
-                name: summary([phases[name] for phases in way.phases])
-                for name in way.phases[0]
+                name: summary([phases[name] for phases in way.phases]) for name in way.phases[0]
             }
     return figures
 
@@ -509,12 +514,17 @@ def print_report(figures: dict[str, Any], samples: dict[str, Samples]) -> None:
             )
     for key, sample in samples.items():
         for failure in sample.failures[:1]:
-            print(f"\n({key}) failed {len(sample.failures)} times; the first:\n{failure}", file=sys.stderr)
+            print(
+                f"\n({key}) failed {len(sample.failures)} times; the first:\n{failure}",
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--cycles", type=int, default=100, help="measured tests per way (100)")
+    parser.add_argument(
+        "-n", "--cycles", type=int, default=100, help="measured tests per way (100)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="uncounted rounds first (2)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(

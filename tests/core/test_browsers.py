@@ -319,7 +319,7 @@ def test_a_driver_may_reserve_the_url_of_the_next_harness_on_a_free_port() -> No
     assert port_refuses(next_url)
     with socket.socket() as other:
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        with pytest.raises(OSError) as caught:
+        with pytest.raises(OSError, match="Address already in use") as caught:
             other.bind(("127.0.0.1", port))
         assert caught.value.errno == errno.EADDRINUSE
     # The next backend on a free port binds it, and serves there.
@@ -342,6 +342,7 @@ def test_a_fixed_port_or_a_deployment_has_no_next_url_to_reserve() -> None:
         deployment.browser()
         deployment.stop()
     fixed, deployed = RecordingDriver.launches
-    assert fixed.url_is_fixed and fixed.reserve_next_url is None
+    assert fixed.url_is_fixed
+    assert fixed.reserve_next_url is None
     assert deployed.reserve_next_url is None
     assert reserved_ports() == {}
