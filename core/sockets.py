@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import os
 import socket
 import threading
 
@@ -140,6 +141,21 @@ def reserved_socket_fds() -> set[int]:
     check does not count them (there is at most one per host)."""
     with _reserved_lock:
         return {sock.fileno() for sock in _reserved.values()}
+
+
+def _forget_reserved_in_child() -> None:
+    # A forked child holds copies of the parent's reserved sockets; were it to listen on
+    # one, both processes would accept on it. Only the parent may use them. (No lock:
+    # another thread of the parent may have held it at the fork.)
+    global _reserved_lock
+    for sock in _reserved.values():
+        sock.close()  # the child's copy; the parent's stays open
+    _reserved.clear()
+    _reserved_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_reserved_in_child)
 
 
 @atexit.register

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -33,7 +35,7 @@ from liveharness import (
     hookimpl,
 )
 from liveharness.pytest_plugin.deployment import Deployment
-from liveharness.sockets import reserved_ports
+from liveharness.sockets import release_reserved_ports, reserve_free_port, reserved_ports
 from liveharness.testing import http_get
 
 pytestmark = pytest.mark.usefixtures("leaks")
@@ -345,4 +347,28 @@ def test_a_fixed_port_or_a_deployment_has_no_next_url_to_reserve() -> None:
     assert fixed.url_is_fixed
     assert fixed.reserve_next_url is None
     assert deployed.reserve_next_url is None
+    assert reserved_ports() == {}
+
+
+def test_a_forked_child_does_not_take_the_parents_reserved_port() -> None:
+    port = reserve_free_port("127.0.0.1")
+    try:
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads; the child only
+            # reads a dict and exits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: no reservation of its own, so a fresh port
+            os.close(read)
+            os.write(write, repr(reserved_ports()).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            seen_by_child = pipe.read()
+        os.waitpid(pid, 0)
+        assert seen_by_child == "{}"
+        assert reserved_ports() == {"127.0.0.1": port}, "still the parent's"
+    finally:
+        release_reserved_ports()
     assert reserved_ports() == {}
