@@ -53,8 +53,9 @@ Printed: the machine, each way's wall time per test (median, p90 by nearest rank
 mean) in milliseconds, the ratios (b)/(a) and (c)/(a) on the medians against the
 targets (>= 1.5 and >= 5), and for (a) where its time goes, phase by phase: the
 ``Harness(...)`` call, the harness's own timeline (``h.timeline.durations()``: INIT
--> BACKEND_UP -> FRONTEND_UP -> READY), ``h.browser()``, the click and check, and the
-stop (the page closed, then the server). A failing test is reported and does not end
+-> BACKEND_UP -> FRONTEND_UP -> READY, and STOPPING -> STOPPED), ``h.browser()``, the
+click and check, and the stop (the page's context closed, then the server); (b) and
+(c) are split the same way, by their own steps. A failing test is reported and does not end
 the run; a test taking longer than ``--cycle-timeout`` seconds dumps every thread's
 stack and ends the process. Exit status 1 when any test failed; missing a target
 does not fail the run.
@@ -195,13 +196,18 @@ class LiveHarnessWay:
             expect(page.locator("#answer")).to_have_text(answer, timeout=WAIT_LIMIT * 1000)
             checked = time.perf_counter()
         stopped = time.perf_counter()
-        phases["Harness(...)"] = constructed - began
+        steps, previous = {}, "INIT"
         for state, seconds in h.timeline.durations():
-            if state.name in ("BACKEND_UP", "FRONTEND_UP", "READY"):
-                phases[f"start: -> {state.name}"] = seconds
+            steps[f"{previous} -> {state.name}"] = seconds
+            previous = state.name
+        phases["Harness(...)"] = constructed - began
+        for step in ("INIT -> BACKEND_UP", "BACKEND_UP -> FRONTEND_UP", "FRONTEND_UP -> READY"):
+            phases[f"start: {step}"] = steps[step]
         phases["start: enter with (total)"] = ready - constructed
         phases["h.browser()"] = opened - ready
         phases["click + expect"] = checked - opened
+        # The harness closes the page (its context), then stops the server.
+        phases["stop: STOPPING -> STOPPED"] = steps["STOPPING -> STOPPED"]
         phases["stop: leave with (total)"] = stopped - checked
         phases["whole test"] = stopped - began
         self.phases.append(phases)

@@ -50,7 +50,7 @@ def test_json_figures_for_each_way_ratios_and_phases() -> None:
         assert ratio["met"] == (ratio["ratio"] >= ratio["target"])
 
     phases = figures["phases"]["a"]
-    for name in ("Harness(...)", "start: -> BACKEND_UP", "h.browser()", "click + expect"):
+    for name in ("Harness(...)", "start: INIT -> BACKEND_UP", "h.browser()", "click + expect"):
         assert phases[name]["median_ms"] > 0, name
     assert "stop: leave with (total)" in phases
     # The phases of (a) cover its whole test, nothing left out.
