@@ -33,6 +33,12 @@ started is stopped. The figure is the wall time of the whole test.
     pytest-playwright makes it: one browser per session (``chromium.launch``), and per
     test ``browser.new_context()``, ``context.new_page()``, ``page.goto(url)``,
     ``context.close()`` at the end.
+``(a0) liveharness, cold`` (only with ``--cold``)
+    (a) with ``prewarm = false``: no page prepared ahead, so ``h.browser()`` makes its
+    context and page while the test waits. This is also what (a) got before a harness
+    on a free port had the next one's port reserved ahead (its URL was unknown, so
+    nothing could be prepared for it). Served on ``127.0.0.2``, so that it does not
+    take the port reserved for (a)'s next harness on ``127.0.0.1`` (Linux).
 ``(c) AppHarness``
     How ``reflex.testing.AppHarness`` does it: the same uvicorn thread on port 0,
     polled every 0.25 s for its servers and then their sockets, stopped with
@@ -179,14 +185,20 @@ class LiveHarnessWay:
 
     key, label = "a", "liveharness"
 
-    def __init__(self) -> None:
+    def __init__(self, *, prewarm: bool = True) -> None:
         self.phases: list[dict[str, float]] = []
+        self.options: dict[str, Any] = {}
+        if not prewarm:
+            self.key, self.label = "a0", "liveharness, cold"
+            # Another loopback address: a backend on a free port of 127.0.0.1 would take
+            # the port reserved for (a)'s next harness (Linux routes all of 127/8 to lo).
+            self.options = {"host": "127.0.0.2", "browsers": {"playwright": {"prewarm": False}}}
 
     def test(self, number: int) -> None:
         answer = new_answer(self.key, number)
         phases: dict[str, float] = {}
         began = time.perf_counter()
-        h = Harness(app=AnswerApp(answer), browser="playwright")
+        h = Harness(app=AnswerApp(answer), browser="playwright", **self.options)
         constructed = time.perf_counter()
         with h:
             ready = time.perf_counter()
@@ -371,7 +383,9 @@ class Samples:
 Way = LiveHarnessWay | HandRolledWay | AppHarnessWay
 
 
-def run(cycles: int, warmup: int, cycle_timeout: float) -> tuple[dict[str, Samples], list[Way]]:
+def run(
+    cycles: int, warmup: int, cycle_timeout: float, *, cold: bool = False
+) -> tuple[dict[str, Samples], list[Way]]:
     chromium = str(find_browser("chromium").path)
     chromedriver = str(find_webdriver("chromium").path)
     ways: list[Way] = [
@@ -379,6 +393,8 @@ def run(cycles: int, warmup: int, cycle_timeout: float) -> tuple[dict[str, Sampl
         HandRolledWay(chromium),
         AppHarnessWay(chromium, chromedriver),
     ]
+    if cold:
+        ways.insert(1, LiveHarnessWay(prewarm=False))
     samples = {way.key: Samples() for way in ways}
     # One thread per way, for the whole run: its test session's thread.
     threads = {
@@ -460,15 +476,12 @@ def report(
             entry.update(summary(sample.seconds))
         figures["ways"][way.key] = entry
     base = figures["ways"]["a"].get("median_ms")
-    for key, target in TARGETS.items():
-        other = figures["ways"][key].get("median_ms")
+    for key, target in {"a0": None, **TARGETS}.items():
+        other = figures["ways"].get(key, {}).get("median_ms")
         if base and other:
             ratio = other / base
-            figures["ratios"][f"{key}/a"] = {
-                "ratio": ratio,
-                "target": target,
-                "met": ratio >= target,
-            }
+            met = None if target is None else ratio >= target
+            figures["ratios"][f"{key}/a"] = {"ratio": ratio, "target": target, "met": met}
     for way in ways:
         if way.phases:
             figures["phases"][way.key] = {
@@ -493,24 +506,24 @@ def print_report(figures: dict[str, Any], samples: dict[str, Samples]) -> None:
         f"(b) waits with time.sleep({figures['handrolled_poll_s']:g}); (c) polls every "
         f"{figures['appharness_poll_s']:g} s for the server and for the answer"
     )
-    print(f"\n{'way':22} {'median':>9} {'p90':>9} {'mean':>9}   wall time per test (ms)")
+    print(f"\n{'way':24} {'median':>9} {'p90':>9} {'mean':>9}   wall time per test (ms)")
     for key, entry in figures["ways"].items():
         name = f"({key}) {entry['label']}"
         if "median_ms" not in entry:
-            print(f"{name:22} every test failed ({entry['failures']})")
+            print(f"{name:24} every test failed ({entry['failures']})")
             continue
         failed = f"   {entry['failures']} failed" if entry["failures"] else ""
         print(
-            f"{name:22} {entry['median_ms']:>9.1f} {entry['p90_ms']:>9.1f} "
+            f"{name:24} {entry['median_ms']:>9.1f} {entry['p90_ms']:>9.1f} "
             f"{entry['mean_ms']:>9.1f}{failed}"
         )
     print()
     for label, ratio in figures["ratios"].items():
-        verdict = "met" if ratio["met"] else "NOT met"
-        print(
-            f"({label[0]})/(a): {ratio['ratio']:.2f}x on the medians "
-            f"(target >= {ratio['target']:g}x: {verdict})"
-        )
+        line = f"({label.split('/')[0]})/(a): {ratio['ratio']:.2f}x on the medians"
+        if ratio["target"] is not None:
+            verdict = "met" if ratio["met"] else "NOT met"
+            line += f" (target >= {ratio['target']:g}x: {verdict})"
+        print(line)
     for key, phases in figures["phases"].items():
         print(f"\n({key}) per phase{'':16} {'median':>9} {'p90':>9} {'mean':>9}   ms")
         for name, entry in phases.items():
@@ -534,12 +547,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="uncounted rounds first (2)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="also (a0): liveharness with prewarm = false, nothing prepared ahead",
+    )
+    parser.add_argument(
         "--cycle-timeout", type=float, default=120.0, help="seconds one test may take (120)"
     )
     args = parser.parse_args(argv)
     if args.cycles < 1 or args.warmup < 0:
         parser.error("-n must be at least 1 and --warmup at least 0")
-    samples, ways = run(args.cycles, args.warmup, args.cycle_timeout)
+    samples, ways = run(args.cycles, args.warmup, args.cycle_timeout, cold=args.cold)
     figures = report(samples, ways, args.cycles, args.warmup)
     if args.json:
         print(json.dumps(figures, indent=2))

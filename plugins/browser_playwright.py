@@ -196,13 +196,19 @@ class PlaywrightDriver(BrowserDriver):
         self._users: collections.Counter[int] = collections.Counter()
         self._handed_out = 0
 
-    def _to_prepare(self, launch: BrowserLaunch, options: dict[str, Any]) -> dict[str, Any] | None:
+    def _to_prepare(
+        self, launch: BrowserLaunch, options: dict[str, Any], shared: hosts.SharedBrowser
+    ) -> dict[str, Any] | None:
         """The context options of the page to prepare after handing this one out, if any.
 
         A harness on a fixed port: its own, the next harness has the same URL. One on a
-        free port: for its first page, the next harness's (whose port is reserved now,
-        so its URL is known), as a harness per test asks for one page each; from its
-        second page on, its own.
+        free port: from its second page on, its own; for its first page, the next
+        harness's, whose port is reserved now so that its URL is known (a harness per
+        test asks for one page each). Any backend on a free port takes that port,
+        though, and where harnesses without a page come in between, the next one with
+        a page is elsewhere; so the page is only prepared while the last reserved port
+        did reach the next harness with a page here (the port is still reserved, to
+        find out).
         """
         self._handed_out += 1
         if not launch.options["prewarm"] or launch.options["isolation"] != "page":
@@ -211,11 +217,16 @@ class PlaywrightDriver(BrowserDriver):
             return options
         if launch.reserve_next_url is None:
             return None
+        if shared.next_url is not None:
+            shared.next_url_reached = launch.url == shared.next_url
         try:
-            next_url = launch.reserve_next_url()
+            shared.next_url = launch.reserve_next_url()
         except LiveHarnessError:  # no port to hold: nothing to prepare, the page is fine
+            shared.next_url = None
             return None
-        return {**options, "base_url": next_url}
+        if not shared.next_url_reached:
+            return None
+        return {**options, "base_url": shared.next_url}
 
     def release(self, context: Any) -> bool:
         """A page of ``context`` closes; True when the context should close with it."""
@@ -265,7 +276,7 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            ahead = self._to_prepare(launch, options)
+            ahead = self._to_prepare(launch, options, shared)
             if ahead is not None:
                 host.prepare(shared, hosts.context_key(ahead), ahead)
         except BaseException:
@@ -345,7 +356,7 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            ahead = self._to_prepare(launch, options)
+            ahead = self._to_prepare(launch, options, shared)
             if ahead is not None:
                 host.prepare(shared, hosts.context_key(ahead), ahead)
         except BaseException:

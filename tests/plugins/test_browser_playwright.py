@@ -185,6 +185,30 @@ def test_a_harness_per_test_on_a_free_port_takes_the_page_prepared_during_the_la
         expect(page.locator("#answer")).to_have_text(HELLO)
 
 
+def test_pages_are_prepared_ahead_only_while_the_reserved_port_reaches_a_page() -> None:
+    def harness_with_a_page() -> tuple[str, str, int]:
+        """This harness's URL, the next one's, and the pages prepared for that."""
+        with harness() as h:
+            h.browser()
+            next_url = f"http://127.0.0.1:{reserved_ports()['127.0.0.1']}"
+            return h.url, next_url, len(prepared_for(next_url))
+
+    _, first_reserved, _ = harness_with_a_page()
+    url, second_reserved, prepared = harness_with_a_page()
+    assert url == first_reserved, "the next harness got the reserved port"
+    assert prepared == 1, "so a page is prepared for the one after"
+    # A harness without a page takes the reserved port: that page is wasted.
+    with harness() as no_page:
+        assert no_page.url == second_reserved
+    url, third_reserved, prepared = harness_with_a_page()
+    assert url != second_reserved
+    assert prepared == 0, "the last reserved port went elsewhere: only reserved, to find out"
+    # The next harness with a page does get that port: preparing ahead pays again.
+    url, _, prepared = harness_with_a_page()
+    assert url == third_reserved
+    assert prepared == 1
+
+
 def test_prewarm_can_be_switched_off() -> None:
     port = free_port()
     with harness(port=port) as h:

@@ -48,6 +48,7 @@ def test_json_figures_for_each_way_ratios_and_phases() -> None:
     for ratio in figures["ratios"].values():
         assert ratio["ratio"] > 0
         assert ratio["met"] == (ratio["ratio"] >= ratio["target"])
+    assert (figures["ratios"]["b/a"]["target"], figures["ratios"]["c/a"]["target"]) == (1.5, 5)
 
     phases = figures["phases"]["a"]
     for name in ("Harness(...)", "start: INIT -> BACKEND_UP", "h.browser()", "click + expect"):
@@ -59,18 +60,20 @@ def test_json_figures_for_each_way_ratios_and_phases() -> None:
     assert total == pytest.approx(phases["whole test"]["mean_ms"], rel=1e-6)
 
 
-def test_the_printed_report() -> None:
-    result = run_benchmark("-n", "1", "--warmup", "0")
+def test_the_printed_report_with_the_cold_way() -> None:
+    result = run_benchmark("-n", "1", "--warmup", "0", "--cold")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert re.search(r"^Python \S+, \d+ CPUs, load average .* Chromium \d", out, re.M), out
-    for label in ("(a) liveharness", "(b) hand-rolled", "(c) AppHarness-style"):
+    ways = ("(a) liveharness", "(a0) liveharness, cold", "(b) hand-rolled", "(c) AppHarness-style")
+    for label in ways:
         assert re.search(rf"^{re.escape(label)} +[\d.]+ +[\d.]+ +[\d.]+$", out, re.M), out
     assert re.search(
         r"^\(b\)/\(a\): [\d.]+x on the medians \(target >= 1\.5x: (met|NOT met)\)$", out, re.M
-    )
+    ), out
     assert re.search(
         r"^\(c\)/\(a\): [\d.]+x on the medians \(target >= 5x: (met|NOT met)\)$", out, re.M
-    )
+    ), out
+    assert re.search(r"^\(a0\)/\(a\): [\d.]+x on the medians$", out, re.M), out
     assert re.search(r"^\(a\) per phase", out, re.M), out
     assert re.search(r"^  h\.browser\(\) +[\d.]+ +[\d.]+ +[\d.]+$", out, re.M), out
