@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Source
 from .drivers import BrowserDriver, BrowserLaunch, BrowserSession
-from .errors import LifecycleError, PluginError, ShutdownError, UnknownConfigKey, UsageError
+from .errors import (
+    LifecycleError,
+    PluginError,
+    ShutdownError,
+    UnknownConfigKey,
+    UsageError,
+    traceback_tail,
+)
 from .lifecycle import State
 from .loopthread import CallerThread, run_in_thread
 from .pluginloader import plugin_of_traceback
@@ -270,6 +277,7 @@ class HarnessBrowsers:
                 f"plugin {plugin!r} raised in liveharness_browser_closing: "
                 f"{type(exc).__name__}: {exc}",
                 component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
             )
             error.__cause__ = exc
             failures.append(error)
