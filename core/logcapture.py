@@ -20,12 +20,12 @@ import contextvars
 import logging
 import sys
 import threading
-import traceback
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from .drivers import OutputTail
+from .errors import traceback_tail
 
 __all__ = ["HANDLER", "capturing", "capturing_app_output", "route_to", "routed"]
 
@@ -49,7 +49,7 @@ class _CaptureHandler(logging.Handler):
         try:
             text = f"{record.levelname}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+                text += "\n" + "\n".join(traceback_tail(record.exc_info[1]))
         except Exception:  # a broken log call must not break the server
             text = f"{record.levelname}: {record.msg!r}"
         output.append(text)

@@ -17,7 +17,7 @@ from typing import Any
 
 from .apploader import load_app_spec
 from .drivers import ServerLaunch, TLSFiles
-from .errors import LiveHarnessError, ShutdownTimeout
+from .errors import LiveHarnessError, ShutdownTimeout, traceback_tail
 from .pluginloader import build_plugin_manager, register_drivers
 from .registry import DriverRegistry
 
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(serve(spec))
     except LiveHarnessError as exc:
         print(f"liveharness worker {os.getpid()}: {exc}", flush=True)
+        if exc.__cause__ is not None and not getattr(exc, "output_tail", ()):
+            print("\n".join(traceback_tail(exc.__cause__)), flush=True)
         # Tell the harness which error it was, so it raises the same class.
         report = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc))}
         with contextlib.suppress(OSError):

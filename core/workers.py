@@ -203,7 +203,9 @@ class WorkerPool(ServerDriver):
             waits = [asyncio.ensure_future(process.wait()) for process in self.processes]
             timed_out = False
             if waits:
-                _, pending = await asyncio.wait(waits, timeout=2 * self.launch.shutdown_timeout)
+                # A worker's server bounds its own stop by up to 3x shutdown_timeout
+                # (hypercorn's drain, cut-off, lifespan shutdown), then the process exits.
+                _, pending = await asyncio.wait(waits, timeout=self._exit_timeout)
                 timed_out = bool(pending)
                 for process in self.processes:
                     if process.returncode is None:
@@ -215,7 +217,7 @@ class WorkerPool(ServerDriver):
             await asyncio.gather(*self._watches, return_exceptions=True)
             if timed_out:
                 raise ShutdownTimeout(
-                    f"worker processes did not stop within {2 * self.launch.shutdown_timeout:g} s; killed",
+                    f"worker processes did not stop within {self._exit_timeout:g} s; killed",
                     phase="STOPPING",
                     component="backend",
                     output_tail=self.output.tail(),
@@ -223,6 +225,10 @@ class WorkerPool(ServerDriver):
             self._check_exits()
         finally:
             self.launch.sock.close()
+
+    @property
+    def _exit_timeout(self) -> float:
+        return 3 * self.launch.shutdown_timeout + 1.0
 
     def _check_exits(self) -> None:
         """A worker whose server failed to stop says so by its exit code."""

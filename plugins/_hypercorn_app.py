@@ -83,9 +83,7 @@ class WatchedApp:
         except Exception as exc:
             if self.lifespan_started:
                 self.lifespan_raised = exc
-                self.output.append("ERROR: the app's lifespan raised after its startup")
-                self.output.append("\n".join(traceback_tail(exc)))
-                raise  # hypercorn logs it and shuts down without lifespan
+                raise  # hypercorn logs it (traceback included) and shuts down without lifespan
             if self.lifespan == "on":
                 self.output.append("ERROR: the app's lifespan startup raised")
                 self.output.append("\n".join(traceback_tail(exc)))

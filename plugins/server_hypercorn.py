@@ -16,7 +16,6 @@ import asyncio
 import functools
 import logging
 import ssl
-import traceback
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from liveharness import (
@@ -31,6 +30,7 @@ from liveharness import (
     logcapture,
 )
 from liveharness.plugins._hypercorn_app import WatchedApp
+from liveharness.errors import traceback_tail
 from liveharness.sockets import BACKLOG
 from liveharness.stacks import waiting_lines
 from liveharness.tls import QuickCloseSSLObject
@@ -94,7 +94,7 @@ class _DriverLogger(logging.Logger):
         try:
             text = f"{record.levelname}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+                text += "\n" + "\n".join(traceback_tail(record.exc_info[1]))
         except Exception:  # a broken log call must not break the server
             text = f"{record.levelname}: {record.msg!r}"
         self._output.append(text)

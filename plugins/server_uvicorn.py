@@ -249,7 +249,9 @@ class UvicornDriver(ServerDriver):
         )
         config.load()
         # Wrapped once loaded, so uvicorn has already told ASGI 2 from 3 by the app itself.
-        self._lifespan = _LifespanWatch(config.loaded_app, self.output)
+        self._lifespan = _LifespanWatch(
+            config.loaded_app, self.output, logged=opts["lifespan"] == "on"
+        )
         config.loaded_app = self._lifespan
         if config.ssl is not None:
             config.ssl.sslobject_class = QuickCloseSSLObject
@@ -461,9 +463,10 @@ class _LifespanWatch:
     """The loaded app, as uvicorn's lifespan calls it: notes an exception the app's
     lifespan raises after its startup completed, which uvicorn would only log."""
 
-    def __init__(self, app: Any, output: OutputTail) -> None:
+    def __init__(self, app: Any, output: OutputTail, *, logged: bool) -> None:
         self.app = app
         self.output = output
+        self.logged = logged  # uvicorn logs the traceback itself with lifespan "on"
         self.raised: BaseException | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -483,8 +486,9 @@ class _LifespanWatch:
         except Exception as exc:
             if started:
                 self.raised = exc
-                self.output.append("ERROR: the app's lifespan raised after its startup")
-                self.output.append("\n".join(traceback_tail(exc)))
+                if not self.logged:
+                    self.output.append("ERROR: the app's lifespan raised after its startup")
+                    self.output.append("\n".join(traceback_tail(exc)))
             raise
 
 
