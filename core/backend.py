@@ -172,8 +172,9 @@ class Backend:
                 error_class=BackendStartError,
             )
         except StartupTimeout as exc:
-            # Where the startup hangs: the app's line, not only the server's.
-            exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
+            if not self.in_workers:
+                # Where the startup hangs: the app's line, not only the server's.
+                exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
             raise
         finally:
             _serving.reset(token)

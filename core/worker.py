@@ -82,11 +82,20 @@ async def serve(spec: dict[str, Any]) -> int:
         try:
             await driver.stop()
         except LiveHarnessError as exc:
-            print(f"liveharness worker {os.getpid()}: {exc}", flush=True)
+            _say(exc)
             started = starting.done() and not starting.cancelled() and not starting.exception()
             if started:  # else the start's own failure is what the harness hears of
                 code = EXIT_STOP_TIMEOUT if isinstance(exc, ShutdownTimeout) else EXIT_STOP_FAILED
     return code
+
+
+def _say(exc: LiveHarnessError) -> None:
+    """Print what went wrong for the harness's output tail. The server's own lines were
+    passed on as they came, so only the error's message, or the traceback of its cause."""
+    print(f"liveharness worker {os.getpid()}: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
+    if exc.__cause__ is not None and not getattr(exc, "output_tail", ()):
+        print("\n".join(traceback_tail(exc.__cause__)))
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(serve(spec))
     except LiveHarnessError as exc:
-        print(f"liveharness worker {os.getpid()}: {exc}", flush=True)
-        if exc.__cause__ is not None and not getattr(exc, "output_tail", ()):
-            print("\n".join(traceback_tail(exc.__cause__)), flush=True)
+        _say(exc)
         # Tell the harness which error it was, so it raises the same class.
         report = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc))}
         with contextlib.suppress(OSError):

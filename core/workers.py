@@ -187,7 +187,7 @@ class WorkerPool(ServerDriver):
             if isinstance(found, type) and issubclass(found, BackendStartError):
                 error_class = found
             message = f"{report['message']} ({message})"
-        tail = self.output.tail()
+        tail = self.output.tail(20 * self.count)
         if issubclass(error_class, errors.AppLoadError):
             return error_class(message, spec=self.launch.app_spec, output_tail=tail)
         return error_class(message, phase="BACKEND_UP", component="backend", output_tail=tail)
@@ -220,7 +220,7 @@ class WorkerPool(ServerDriver):
                     f"worker processes did not stop within {self._exit_timeout:g} s; killed",
                     phase="STOPPING",
                     component="backend",
-                    output_tail=self.output.tail(),
+                    output_tail=self.output.tail(20 * self.count),
                 )
             self._check_exits()
         finally:
@@ -250,7 +250,7 @@ class WorkerPool(ServerDriver):
             f"{len(failed)} of {self.count} worker(s) {' / '.join(reasons)} ({described})",
             phase="STOPPING",
             component="backend",
-            output_tail=self.output.tail(),
+            output_tail=self.output.tail(20 * self.count),
         )
 
 
