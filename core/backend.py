@@ -230,7 +230,9 @@ class Backend:
         """:raises BackendCrashed: the server crashed; ``call`` needs it."""
         if self._crash is not None:
             error = self.crash_error()
-            error.add_note(f"{call} needs the backend; stop the harness (its stop() raises this too)")
+            error.add_note(
+                f"{call} needs the backend; stop the harness (its stop() raises this too)"
+            )
             raise error
 
     # ------------------------------------------------------------------ stop

@@ -69,7 +69,8 @@ def _holders(port: int) -> list[str]:
         return []
     found = []
     for connection in connections:
-        if connection.status != psutil.CONN_LISTEN or connection.laddr.port != port:
+        address = connection.laddr
+        if connection.status != psutil.CONN_LISTEN or getattr(address, "port", None) != port:
             continue
         if connection.pid is None:
             found.append(f"port {port} is held by a process of another user")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
-__all__ = ["where_waiting", "waiting_lines"]
+__all__ = ["waiting_lines", "where_waiting"]
 
 _ASYNCIO = os.path.dirname(asyncio.__file__) + os.sep
 
@@ -34,7 +34,9 @@ def where_waiting(task: asyncio.Task[Any]) -> str | None:
     ``task`` outside asyncio, with its source line; ``None`` for a finished task."""
     if task.done():
         return None
-    frames = [f for f in _await_chain(task.get_coro()) if not f.f_code.co_filename.startswith(_ASYNCIO)]
+    frames = [
+        f for f in _await_chain(task.get_coro()) if not f.f_code.co_filename.startswith(_ASYNCIO)
+    ]
     if not frames:
         return None
     frame = frames[-1]

@@ -75,7 +75,9 @@ async def serve(spec: dict[str, Any]) -> int:
         await asyncio.wait({stopping, crash}, return_when=asyncio.FIRST_COMPLETED)
         crash.cancel()
         if driver.crash is not None:
-            print(f"liveharness worker {os.getpid()}: the server crashed: {driver.crash}", flush=True)
+            print(
+                f"liveharness worker {os.getpid()}: the server crashed: {driver.crash}", flush=True
+            )
             code = EXIT_CRASHED
     finally:
         stopping.cancel()

@@ -240,7 +240,9 @@ class WorkerPool(ServerDriver):
             if any(p.returncode == EXIT_STOP_TIMEOUT for p in failed)
             else ShutdownError
         )
-        described = "; ".join(f"worker process {p.pid} {_how_it_ended(p.returncode)}" for p in failed)
+        described = "; ".join(
+            f"worker process {p.pid} {_how_it_ended(p.returncode)}" for p in failed
+        )
         what = {
             EXIT_STOP_TIMEOUT: "did not stop within shutdown_timeout",
             EXIT_STOP_FAILED: "failed to stop",

@@ -29,8 +29,8 @@ from liveharness import (
     hookimpl,
     logcapture,
 )
-from liveharness.plugins._hypercorn_app import WatchedApp
 from liveharness.errors import traceback_tail
+from liveharness.plugins._hypercorn_app import WatchedApp
 from liveharness.sockets import BACKLOG
 from liveharness.stacks import waiting_lines
 from liveharness.tls import QuickCloseSSLObject
@@ -224,6 +224,7 @@ class HypercornDriver(ServerDriver):
 
         config = self._config()
         self._settled = asyncio.get_running_loop().create_future()
+
         async def serving() -> None:
             # What the app prints and logs in this task and those it spawns: this output.
             logcapture.route_to(self.output)
@@ -355,7 +356,9 @@ class HypercornDriver(ServerDriver):
         raised = self._app.lifespan_raised
         if raised is not None:
             # hypercorn logs it and shuts down without lifespan, as if nothing happened.
-            message = f"the app's lifespan raised after its startup: {type(raised).__name__}: {raised}"
+            message = (
+                f"the app's lifespan raised after its startup: {type(raised).__name__}: {raised}"
+            )
             raise self._error(ShutdownError, message) from raised
 
     def _error(self, error_class: type[LifecycleErrorT], message: str) -> LifecycleErrorT:

@@ -428,7 +428,6 @@ class UvicornDriver(ServerDriver):
                 self._capture.close()
                 self._capture = None
 
-
     async def _clean_up_after_crash(self, server: Any) -> None:
         # A main loop that raised skipped uvicorn's shutdown: the listeners still accept,
         # connections stay open, the app's lifespan waits. Run that shutdown now.

@@ -136,7 +136,12 @@ async def test_app_import_error(
     path = app_module("shop_import_fails", IMPORT_FAILS)
     h = fault.harness(app="shop_import_fails:app", **options(server, isolation))
     error = await start_fails(
-        fault, mode, h, AppImportError, phase="BACKEND_UP", component="app",
+        fault,
+        mode,
+        h,
+        AppImportError,
+        phase="BACKEND_UP",
+        component="app",
         output="DATABASE_URL is not set",
     )
     text = tail(error)
@@ -195,7 +200,12 @@ async def test_lifespan_startup_raising(
         **options(server, isolation),
     )
     error = await start_fails(
-        fault, mode, h, BackendStartError, phase="BACKEND_UP", component="backend",
+        fault,
+        mode,
+        h,
+        BackendStartError,
+        phase="BACKEND_UP",
+        component="backend",
         output="the database refused the connection",
     )
     assert not isinstance(error, StartupTimeout)
@@ -224,12 +234,20 @@ async def test_lifespan_startup_hanging(
     # A worker process must start Python and import the server before it reaches the app.
     limit = 0.5 if isolation == "in-process" else 3.0
     h = fault.harness(
-        app="shop_lifespan_hangs:app", startup_timeout=limit, shutdown_timeout=0.5,
+        app="shop_lifespan_hangs:app",
+        startup_timeout=limit,
+        shutdown_timeout=0.5,
         **options(server, isolation),
     )
     error = await start_fails(
-        fault, mode, h, StartupTimeout, phase="BACKEND_UP", component="backend",
-        output="shop: waiting for the database", timeout=True,
+        fault,
+        mode,
+        h,
+        StartupTimeout,
+        phase="BACKEND_UP",
+        component="backend",
+        output="shop: waiting for the database",
+        timeout=True,
     )
     assert f"startup_timeout = {limit:g} s" in str(error)
     if isolation == "in-process":
@@ -252,7 +270,12 @@ async def test_busy_port_fails_before_app_code_runs(
         port = blocker.getsockname()[1]
         h = fault.harness(app="shop_busy:app", port=port, **options(server, isolation))
         error = await start_fails(
-            fault, mode, h, PortInUseError, phase="BACKEND_UP", component="backend",
+            fault,
+            mode,
+            h,
+            PortInUseError,
+            phase="BACKEND_UP",
+            component="backend",
             output=f"port {port} is held by process {os.getpid()}",
         )
     assert f"port {port} on '127.0.0.1'" in str(error)
@@ -450,7 +473,12 @@ async def test_lifespan_shutdown_raising(
     h = fault.harness(app="shop_shutdown_raises:app", **options(server, isolation))
     await start(h, mode)
     error = await stop_fails(
-        fault, mode, h, ShutdownError, phase="STOPPING", component="backend",
+        fault,
+        mode,
+        h,
+        ShutdownError,
+        phase="STOPPING",
+        component="backend",
         output="shop: the queue went away",
     )
     assert not isinstance(error, ShutdownTimeout)
@@ -486,8 +514,14 @@ async def test_lifespan_shutdown_hanging(
     )
     await start(h, mode)
     error = await stop_fails(
-        fault, mode, h, ShutdownTimeout, phase="STOPPING", component="backend",
-        output="shop: waiting for the workers to finish", timeout=True,
+        fault,
+        mode,
+        h,
+        ShutdownTimeout,
+        phase="STOPPING",
+        component="backend",
+        output="shop: waiting for the workers to finish",
+        timeout=True,
     )
     assert f"lifespan shutdown waiting in app at {path}:{line_of(path, 'hangs')}" in tail(error)
     assert h.state is State.STOPPED
@@ -548,8 +582,14 @@ async def test_in_flight_request_hanging_at_stop(
             await asyncio.sleep(0.01)
         assert started.is_set(), "the request never reached the app"
         error = await stop_fails(
-            fault, mode, h, ShutdownTimeout, phase="STOPPING", component="backend",
-            output="shop: exporting the report", timeout=True,
+            fault,
+            mode,
+            h,
+            ShutdownTimeout,
+            phase="STOPPING",
+            component="backend",
+            output="shop: exporting the report",
+            timeout=True,
         )
     finally:
         client.join(60)
