@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 import socket
 import sys
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -189,8 +191,11 @@ class Backend:
                 return self._load_app(spec)
         except AppLoadError as exc:
             if not exc.output_tail:
-                cause = exc.__cause__ if exc.__cause__ is not None else exc
-                exc.output_tail = (*self.app_output.tail(), *traceback_tail(cause))
+                cause = exc.__cause__
+                # Where in the app's code it failed; a module that is not there at all
+                # has no such place, and its message says everything.
+                where = traceback_tail(cause) if _in_app_code(cause) else []
+                exc.output_tail = (*self.app_output.tail(), *where)
             raise
 
     def _component(self) -> str:
@@ -344,6 +349,19 @@ class Backend:
         if still:
             await asyncio.wait(still, timeout=self.config.shutdown_timeout)
         return sorted(described)
+
+
+def _in_app_code(exc: BaseException | None) -> bool:
+    """Whether ``exc``'s traceback passes through code that is not liveharness's or Python's
+    import machinery."""
+    if exc is None:
+        return False
+    own = os.path.dirname(__file__) + os.sep
+    return any(
+        not frame.filename.startswith((own, "<frozen importlib"))
+        and os.sep + "importlib" + os.sep not in frame.filename
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
