@@ -363,7 +363,6 @@ def test_ctrl_c_while_the_frontend_starts_ends_its_process(
 def alive_pid(pid: int) -> bool:
     import psutil
 
-
     try:
         return alive(psutil.Process(pid))
     except psutil.NoSuchProcess:
