@@ -29,6 +29,8 @@ The hierarchy, by what a caller would do about it::
     │   │   └── BrowserConnectError a remote browser endpoint refused, or did not answer within ``connect_timeout``
     │   └── ShutdownError           stopping failed; every other stop step still ran
     │       ├── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
+    │       ├── FrontendCrashed     the frontend's process died while READY; raised by the next
+    │       │                       browser() and by stop()
     │       └── BrowserCrashed      a browser died while a test used it; found when its pages were closed
     └── WaitTimeout                 a wait helper's condition did not hold in time: what was awaited, what
                                     was last seen (also an AssertionError, so runners report a failed check)
@@ -53,6 +55,7 @@ __all__ = [
     "DriverUnavailable",
     "DuplicateDriver",
     "FrontendBuildError",
+    "FrontendCrashed",
     "FrontendStartError",
     "InvalidConfigValue",
     "InvalidTransition",
@@ -306,6 +309,21 @@ class ShutdownError(LifecycleError):
 
 class ShutdownTimeout(ShutdownError):
     """A component did not stop within ``shutdown_timeout`` seconds and was forced to."""
+
+
+class FrontendCrashed(ShutdownError):
+    """The frontend's process (a dev server) died while the harness was READY.
+
+    The frontend driver sees the exit when it happens; the next ``harness.browser()``
+    raises this instead of opening a page on a dead URL, and ``stop()`` raises it after
+    stopping everything else. ``phase`` is ``"READY"``, when it died; ``output_tail``
+    has the process's last lines.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
+        kwargs.setdefault("component", "frontend")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 class BrowserCrashed(ShutdownError):
