@@ -330,9 +330,11 @@ class BrowserCrashed(ShutdownError):
     """A browser died (crashed, or its process was killed) while a test was using it.
 
     Found when the harness closed its pages; everything else was still stopped.
+    ``phase`` is ``"READY"``, when it died.
     """
 
     def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
         kwargs.setdefault("component", "browser")
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
