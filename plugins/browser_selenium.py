@@ -291,8 +291,9 @@ class SeleniumDriver(BrowserDriver):
             description = f"{name} at {found.path} (through {found_driver.path})"
         browser_options = _browser_options(launch, binary)
         # The local driver's output, and with --enable-chrome-logs the browser's: what a
-        # browser that does not start, or crashes, said. Unnamed, so nothing is left on disk.
-        log = None if remote else tempfile.TemporaryFile(prefix="liveharness-webdriver-")
+        # browser that does not start, or crashes, said. Unnamed, so nothing is left on
+        # disk; closed when the driver quits (it outlives this call).
+        log = None if remote else tempfile.TemporaryFile(prefix="liveharness-webdriver-")  # noqa: SIM115
         try:
             if remote:
                 from selenium.webdriver.remote.client_config import ClientConfig
