@@ -386,24 +386,13 @@ class Harness:
             thread runs the harness's event loop (use :meth:`abrowser` there).
         :raises BrowserNotFound: no browser or WebDriver executable was found.
         :raises BrowserStartError: the browser did not launch, connect or load the page.
-        :raises FrontendCrashed: the frontend's process died meanwhile; no browser is opened.
         """
-        self._raise_if_crashed()
         return self._browsers.open(overrides, self._loop)
 
     async def abrowser(self, **overrides: Any) -> Any:
         """As :meth:`browser`, in the running event loop: an async Playwright ``Page``,
         or a Selenium ``WebDriver`` opened in a worker thread so the loop keeps serving."""
-        self._raise_if_crashed()
         return await self._browsers.aopen(overrides)
-
-    def _raise_if_crashed(self) -> None:
-        # A page on a dead frontend would fail with a browser's network error at best.
-        frontend = self._frontend
-        if self._state is State.READY and frontend is not None:
-            crash = frontend.crashed()
-            if crash is not None:
-                raise crash
 
     def close_browser(self, native: Any) -> None:
         """Close one browser :meth:`browser` returned, before the harness stops (on its thread).

@@ -342,6 +342,35 @@ def test_dev_server_dying_while_ready_fails_the_next_browser_call(fault: FaultCh
     assert h.state is State.STOPPED
 
 
+@pytest.mark.asyncio
+async def test_dev_server_dying_while_ready_fails_the_next_abrowser_call(
+    fault: FaultCheck,
+) -> None:
+    h = fault.harness(
+        app=hello_app,
+        frontend="dev",
+        browser="playwright",
+        frontends={"dev": {"command": fake_devserver()}},
+    )
+    await h.astart()
+    try:
+        killed = kill_and_wait(dev_server_process(h))
+        await fault.araises(
+            h.abrowser,
+            h,
+            FrontendCrashed,
+            phase="READY",
+            component="frontend",
+            output="fake dev server starting",
+            since=killed,
+            stopped=False,
+        )
+    finally:
+        with pytest.raises(FrontendCrashed):
+            await h.astop()
+    assert h.state is State.STOPPED
+
+
 @pytest.mark.node
 def test_vite_dying_while_ready(fault: FaultCheck, vite_project: Path) -> None:
     h = dev(fault, [VITE], cwd=str(vite_project), app=api_app)
