@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Source
-from .drivers import BrowserDriver, BrowserLaunch, BrowserSession
+from .drivers import BrowserDriver, BrowserLaunch, BrowserSession, FrontendDriver
 from .errors import (
     LifecycleError,
     PluginError,
@@ -104,6 +104,7 @@ class HarnessBrowsers:
         return session.native
 
     def _require_ready(self, call: str) -> None:
+        """:raises UsageError: not READY. :raises FrontendCrashed: the frontend died."""
         state = self._harness.state
         if state is not State.READY:
             if state is State.INIT:
@@ -115,6 +116,11 @@ class HarnessBrowsers:
             raise UsageError(
                 f"{self._harness.name} is {state.name}: {call}() needs a READY harness; {hint}"
             )
+        # A page on a dead frontend would fail with a browser's network error at best.
+        frontend: FrontendDriver | None = getattr(self._harness, "frontend", None)
+        crash = frontend.crashed() if frontend is not None else None
+        if crash is not None:
+            raise crash
 
     def launch(
         self, overrides: Mapping[str, Any], call: str

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from .config import Option
-from .errors import UsageError
+from .errors import FrontendCrashed, UsageError
 from .loopthread import run_in_thread
 
 __all__ = [
@@ -268,6 +268,16 @@ class FrontendDriver(abc.ABC):
     @property
     def log_path(self) -> Path | None:
         """The file the frontend's whole output is written to, if any."""
+        return None
+
+    def crashed(self) -> FrontendCrashed | None:
+        """How the frontend died while the harness was READY, or ``None`` while it runs.
+
+        The harness asks before opening a browser, and raises the error returned; a
+        driver whose processes can die implements this (and raises the same from
+        :meth:`stop`). Called from any thread: read state, do not touch the loop.
+        By default the frontend never crashes.
+        """
         return None
 
     @abc.abstractmethod

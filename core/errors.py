@@ -29,6 +29,8 @@ The hierarchy, by what a caller would do about it::
     │   │   └── BrowserConnectError a remote browser endpoint refused, or did not answer within ``connect_timeout``
     │   └── ShutdownError           stopping failed; every other stop step still ran
     │       ├── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
+    │       ├── FrontendCrashed     the frontend's process died while READY; raised by the next
+    │       │                       browser() and by stop()
     │       ├── BrowserCrashed      a browser died while a test used it; found when its pages were closed
     │       └── BackendCrashed      the backend server stopped serving on its own while READY; raised
     │                               by the next call that needs the backend, and by ``stop()``
@@ -57,6 +59,7 @@ __all__ = [
     "DriverUnavailable",
     "DuplicateDriver",
     "FrontendBuildError",
+    "FrontendCrashed",
     "FrontendStartError",
     "InvalidConfigValue",
     "InvalidTransition",
@@ -313,13 +316,30 @@ class ShutdownTimeout(ShutdownError):
     """A component did not stop within ``shutdown_timeout`` seconds and was forced to."""
 
 
+class FrontendCrashed(ShutdownError):
+    """The frontend's process (a dev server) died while the harness was READY.
+
+    The frontend driver sees the exit when it happens; the next ``harness.browser()``
+    raises this instead of opening a page on a dead URL, and ``stop()`` raises it after
+    stopping everything else. ``phase`` is ``"READY"``, when it died; ``output_tail``
+    has the process's last lines.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
+        kwargs.setdefault("component", "frontend")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
 class BrowserCrashed(ShutdownError):
     """A browser died (crashed, or its process was killed) while a test was using it.
 
     Found when the harness closed its pages; everything else was still stopped.
+    ``phase`` is ``"READY"``, when it died.
     """
 
     def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
         kwargs.setdefault("component", "browser")
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 

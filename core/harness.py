@@ -395,6 +395,7 @@ class Harness:
         :raises BrowserNotFound: no browser or WebDriver executable was found.
         :raises BrowserStartError: the browser did not launch, connect or load the page.
         :raises BackendCrashed: the backend stopped serving while READY.
+        :raises FrontendCrashed: the frontend's process died while READY.
         """
         self._backend.check_serving("browser()")
         return self._browsers.open(overrides, self._loop)
