@@ -39,15 +39,12 @@ import trustme
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import Leftovers, api_app, fake_devserver, hello_app, shared_browser_processes
 from liveharness import FrontendStartError, Harness, InvalidConfigValue
 from liveharness.plugins.browser_playwright import close_shared_browsers
 from liveharness.staticapp import StaticFiles
 
 REPO = Path(__file__).parents[2]
-# This folder's conftest.py (the fault checks) shadows the name ``conftest`` for the
-# modules here, so what this module needs from tests/conftest.py is defined below; its
-# fixtures (leftovers, browser_leaks, vite_project) are found by pytest as usual.
-FAKE_DEVSERVER = REPO / "tests" / "fixtures" / "fake_devserver.py"
 
 # Deterministic in CI: the same examples on every run, no example database in the tree.
 PROPERTY = settings(derandomize=True, database=None, deadline=None, print_blob=False)
@@ -60,14 +57,6 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"hello"})
 """
-
-
-async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answers every request with 200 "hello"; lets lifespan events pass."""
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"hello"})
 
 
 # =========================================================================== loopback
@@ -171,13 +160,13 @@ def test_static_frontend_listens_on_loopback_only(server: str, built_site: Path)
 
 
 @pytest.mark.node
-def test_vite_dev_server_listens_on_loopback_only(vite_project: Path, leftovers: Any) -> None:
+def test_vite_dev_server_listens_on_loopback_only(vite_project: Path, leftovers: Leftovers) -> None:
     # The harness does not choose where a dev server listens (the project's own
     # configuration does; the fixture app's says 127.0.0.1, as a test setup should):
     # this checks that nothing the harness adds (the watchdog, its pipes) listens, and
     # that the dev server, with all its helper processes, stays on loopback.
     with Harness(
-        app=hello_app,
+        app=api_app,
         frontend="dev",
         frontends={
             "dev": {
@@ -204,18 +193,6 @@ def static_harness_with_browser(site: Path, driver: str) -> Harness:
     )
 
 
-def playwright_processes() -> set[int]:
-    """Playwright's driver processes (node, running Playwright) and everything they started."""
-    found: set[int] = set()
-    for process in psutil.Process().children(recursive=True):
-        try:
-            if "node" in process.name() and any("playwright" in a for a in process.cmdline()):
-                found |= {process.pid, *(p.pid for p in process.children(recursive=True))}
-        except psutil.Error:
-            continue
-    return found
-
-
 @pytest.fixture(scope="module")
 def shared_playwright(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Start this thread's shared Playwright driver (and the thread asyncio watches it
@@ -234,9 +211,9 @@ def test_playwright_and_its_browser_listen_on_nothing(built_site: Path) -> None:
         assert h.frontend_url is not None
         found = assert_loopback_only(h.backend_url, h.frontend_url)
         # Playwright talks to its driver, and its driver to the browser, over pipes.
-        playwright = playwright_processes()
-        assert playwright
-        assert [listener for listener in found if listener.pid in playwright] == []
+        shared = shared_browser_processes()
+        assert shared
+        assert [listener for listener in found if listener.pid in shared] == []
 
 
 @pytest.mark.browser
@@ -874,11 +851,7 @@ def test_a_frontend_log_file_the_user_names_is_created_private(tmp_path: Path, u
         app=hello_app,
         frontend="dev",
         frontends={
-            "dev": {
-                "command": [sys.executable, str(FAKE_DEVSERVER)],
-                "cwd": str(tmp_path),
-                "log_file": "logs/dev.log",
-            }
+            "dev": {"command": fake_devserver(), "cwd": str(tmp_path), "log_file": "logs/dev.log"}
         },
     ) as h:
         assert h.frontend_log == tmp_path / "logs" / "dev.log"
