@@ -278,9 +278,18 @@ class Harness:
                 # waiting); mark it retrieved so asyncio does not log it at exit.
                 start_task.exception()
             return
-        self._stop_task = asyncio.current_task()
+        # In a task of its own, so it runs to its end even if the caller is cancelled
+        # meanwhile (Ctrl-C under asyncio.run cancels the main task): what was started is
+        # still undone before the cancellation propagates. A second cancellation cuts it short.
+        stop = self._stop_task = asyncio.ensure_future(self._stop(State.STOPPED))
         try:
-            await self._stop(State.STOPPED)
+            await asyncio.shield(stop)
+        except asyncio.CancelledError as exc:
+            try:
+                await stop
+            except Exception as failure:
+                exc.add_note(f"while stopping: {type(failure).__name__}: {failure}")
+            raise
         finally:
             self._stop_task = None
 
@@ -666,6 +675,8 @@ class Harness:
                 await step()
             except asyncio.CancelledError:
                 raise
+            except (KeyboardInterrupt, SystemExit) as exc:
+                failures.append(exc)  # re-raised by _stop once every step has run
             except Exception as exc:
                 if not isinstance(exc, LifecycleError):
                     wrapped = ShutdownError(
@@ -681,15 +692,23 @@ class Harness:
         failures: list[BaseException] = []
         try:
             self._enter(State.STOPPING)
-        except ShutdownError as exc:
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
             failures.append(exc)
         # Browsers first, so no late request or event reaches a dying frontend or backend.
-        failures.extend(await self._browsers.aclose_all(self._caller))
+        try:
+            failures.extend(await self._browsers.aclose_all(self._caller))
+        except (KeyboardInterrupt, SystemExit) as exc:
+            failures.append(exc)
         failures.extend(await self._run_undo())
         try:
             self._enter(final)
-        except ShutdownError as exc:
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
             failures.append(exc)
+        # A KeyboardInterrupt raised by a hook or a driver while stopping (code on this
+        # loop) does not cut the stop short: it propagates once every step has run.
+        interrupts = [f for f in failures if isinstance(f, (KeyboardInterrupt, SystemExit))]
+        if interrupts:
+            raise interrupts[0]
         if failures and final is State.STOPPED:
             raise _aggregate(failures)
         return failures
