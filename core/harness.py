@@ -265,7 +265,7 @@ class Harness:
         if self._state in (State.STOPPED, State.FAILED):
             return
         if self._stop_task is not None:
-            await asyncio.shield(self._stop_task)
+            _raise_stop_failures(await asyncio.shield(self._stop_task))
             return
         if self._start_task is not None and self._start_task is not asyncio.current_task():
             # Stopping while starting: cancel the start, which undoes what it began.
@@ -283,15 +283,15 @@ class Harness:
         # still undone before the cancellation propagates. A second cancellation cuts it short.
         stop = self._stop_task = asyncio.ensure_future(self._stop(State.STOPPED))
         try:
-            await asyncio.shield(stop)
+            failures = await asyncio.shield(stop)
         except asyncio.CancelledError as exc:
-            try:
-                await stop
-            except Exception as failure:
-                exc.add_note(f"while stopping: {type(failure).__name__}: {failure}")
+            for failure in await stop:
+                if hasattr(exc, "add_note"):  # Python 3.11+
+                    exc.add_note(f"while stopping: {type(failure).__name__}: {failure}")
             raise
         finally:
             self._stop_task = None
+        _raise_stop_failures(failures)
 
     async def __aenter__(self) -> Harness:
         return await self.astart()
@@ -704,13 +704,9 @@ class Harness:
             self._enter(final)
         except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
             failures.append(exc)
-        # A KeyboardInterrupt raised by a hook or a driver while stopping (code on this
-        # loop) does not cut the stop short: it propagates once every step has run.
-        interrupts = [f for f in failures if isinstance(f, (KeyboardInterrupt, SystemExit))]
-        if interrupts:
-            raise interrupts[0]
-        if failures and final is State.STOPPED:
-            raise _aggregate(failures)
+        # A KeyboardInterrupt raised by a hook or a driver while stopping does not cut
+        # the stop short: it is returned with the failures, and raised by the caller
+        # (not here: raised in a task of its own, asyncio would let it out of the loop).
         return failures
 
     async def _fail_start(self, exc: BaseException) -> None:
@@ -724,8 +720,19 @@ class Harness:
         except asyncio.CancelledError:
             failures = await undo
         for failure in failures:
-            if hasattr(exc, "add_note"):
+            if isinstance(failure, (KeyboardInterrupt, SystemExit)):
+                raise failure from exc  # interrupted while undoing: the interrupt wins
+            if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(f"while undoing the start: {type(failure).__name__}: {failure}")
+
+
+def _raise_stop_failures(failures: Sequence[BaseException]) -> None:
+    """Raise what stopping returned: an interrupt first, else one :class:`ShutdownError`."""
+    for failure in failures:
+        if isinstance(failure, (KeyboardInterrupt, SystemExit)):
+            raise failure
+    if failures:
+        raise _aggregate(failures)
 
 
 def _aggregate(failures: Sequence[BaseException]) -> ShutdownError:

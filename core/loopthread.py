@@ -115,6 +115,10 @@ class LoopThread:
                     raise
                 interrupted = exc
         if interrupted is not None:
+            if future is not None and future.done() and not future.cancelled():
+                error = future.exception()
+                if error is not None and hasattr(interrupted, "add_note"):  # Python 3.11+
+                    interrupted.add_note(f"while stopping: {type(error).__name__}: {error}")
             raise interrupted
         assert future is not None
         return _outcome(future)
