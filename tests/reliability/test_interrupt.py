@@ -289,22 +289,52 @@ def test_keyboard_interrupt_raised_by_a_hook_while_stopping(state: State) -> Non
 # --------------------------------------------------------------------------- sync: browser
 
 
+# chromedriver, through a wrapper that sends Ctrl-C to the test process once the
+# browser's process is there: while Selenium waits for chromedriver to start a session.
+CHROMEDRIVER_WRAPPER = """#!{python}
+import os, signal, sys, time
+
+def browser_started():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{{pid}}/stat") as stat:
+                name, rest = stat.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if "chrom" in name and "chromedriver" not in name and int(rest.split()[2]) == group:
+            return True
+    return False
+
+group = os.getpgid(0)
+serving = any(a.startswith("--port=") for a in sys.argv[1:])  # not "--version"
+if serving and os.fork() == 0:
+    for _ in range(600):  # bounded: 30 s at most
+        if browser_started():
+            break
+        time.sleep(0.05)
+    os.kill({test}, signal.SIGINT)
+    os._exit(0)
+os.execv({chromedriver!r}, [{chromedriver!r}, *sys.argv[1:]])
+"""
+
+
 @pytest.mark.browser
 def test_ctrl_c_while_a_browser_opens(tmp_path: Path, leftovers: Leftovers) -> None:
-    # chromedriver, through a wrapper that sends Ctrl-C to the test process as it starts.
     chromedriver = shutil.which("chromedriver")
     assert chromedriver is not None, "chromedriver is not installed"
     wrapper = tmp_path / "chromedriver"
     wrapper.write_text(
-        f"#!/bin/sh\nkill -INT {os.getpid()}\nexec {chromedriver} \"$@\"\n"
+        CHROMEDRIVER_WRAPPER.format(python=sys.executable, test=os.getpid(), chromedriver=chromedriver)
     )
     wrapper.chmod(0o700)
-    with pytest.raises(KeyboardInterrupt), Harness(
+    h = Harness(
         app=hello_app, browser="selenium", browsers={"selenium": {"driver_path": str(wrapper)}}
-    ) as h:
+    )
+    with pytest.raises(KeyboardInterrupt), h:
         h.browser()
         threading.Event().wait(60)
     check_ended(h, final=State.STOPPED)
+    assert not h.browser_sessions
     assert not [p for p in descendants() if "chrom" in p.name()]
 
 
