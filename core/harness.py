@@ -129,7 +129,7 @@ class Harness:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
-        self._stop_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[list[BaseException]] | None = None
         self._stop_requested = False
         self._failed_phase = State.BACKEND_UP.name
         self._sync_lock = threading.RLock()

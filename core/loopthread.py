@@ -53,8 +53,8 @@ class LoopThread:
                 loop.close()
                 self._finished.set()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(_carried(coro), self.loop)  # type: ignore[arg-type]
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T | _Raised]:
+        return asyncio.run_coroutine_threadsafe(_carried(coro), self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and return its result; cancel it if the wait is interrupted."""
@@ -77,9 +77,9 @@ class LoopThread:
         :param serve: run the calls ``coro`` sends to this (the calling) thread meanwhile.
         """
 
-        first: list[asyncio.Task[Any]] = []
+        first: list[asyncio.Task[T | _Raised]] = []
 
-        async def then_stop() -> Any:
+        async def then_stop() -> T | _Raised:
             # Registered after run_coroutine_threadsafe's own callback, so the result
             # reaches the caller's future before the loop stops.
             task = asyncio.current_task()
@@ -89,10 +89,10 @@ class LoopThread:
                 # Submitted again after a Ctrl-C that landed inside submit(), once it had
                 # been scheduled: that first one runs ``coro``; wait for it.
                 return await asyncio.shield(first[0])
-            first.append(task)
+            first.append(task)  # the _carried() task running this
             return await coro
 
-        future: concurrent.futures.Future[T] | None = None
+        future: concurrent.futures.Future[T | _Raised | _Raised] | None = None
         interrupted: BaseException | None = None
         while True:
             try:
@@ -152,7 +152,7 @@ async def _carried(coro: Coroutine[Any, Any, T]) -> T | _Raised:
         return _Raised(exc)
 
 
-def _outcome(future: concurrent.futures.Future[Any]) -> Any:
+def _outcome(future: concurrent.futures.Future[T | _Raised]) -> T:
     result = future.result()
     if isinstance(result, _Raised):
         raise result.error

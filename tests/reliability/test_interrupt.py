@@ -98,6 +98,13 @@ INTERRUPT_WHILE_PROBED = """
 """
 
 
+def run_in_with_block(h: Harness, body: Callable[[Harness], object]) -> None:
+    """``with h: body(h)``, then wait (at most 60 s) for the interrupt to land."""
+    with h:
+        body(h)
+        threading.Event().wait(60)
+
+
 def check_ended(h: Harness, *, final: State) -> None:
     assert h.state is final
     assert port_refuses(h.backend_url)
@@ -183,7 +190,9 @@ class InterruptOnEntering:
         self.how = how
 
     @hookimpl
-    def liveharness_state_changed(self, harness: Harness, old: State, new: State, at: float) -> None:
+    def liveharness_state_changed(
+        self, harness: Harness, old: State, new: State, at: float
+    ) -> None:
         if new is self.state:
             if self.how == "raise":
                 raise KeyboardInterrupt
@@ -202,8 +211,7 @@ def test_ctrl_c_as_each_start_phase_completes(state: State, how: str) -> None:
     )
     with pytest.raises(KeyboardInterrupt):
         # The signal may land once start() has returned: the with statement stops it then.
-        with h:
-            threading.Event().wait(60)
+        run_in_with_block(h, lambda h: None)
     # Raised in the hook, or signalled while the frontend starts: the start fails.
     # Signalled as FRONTEND_UP or READY is entered (READY follows FRONTEND_UP at once),
     # it may land in start() (FAILED) or just after, in the with block (STOPPED).
@@ -212,9 +220,9 @@ def test_ctrl_c_as_each_start_phase_completes(state: State, how: str) -> None:
 
 
 def test_ctrl_c_while_ready() -> None:
-    with pytest.raises(KeyboardInterrupt), Harness(app=hello_app) as h:
-        interrupt_main()
-        threading.Event().wait(60)
+    h = Harness(app=hello_app)
+    with pytest.raises(KeyboardInterrupt):
+        run_in_with_block(h, lambda h: interrupt_main())
     check_ended(h, final=State.STOPPED)
 
 
@@ -249,7 +257,10 @@ def test_ctrl_c_while_stop_waits_for_a_request_in_flight(server: str) -> None:
         await hello_app(scope, receive, send)
 
     h = Harness(
-        app=app, server=server, shutdown_timeout=1, plugins=[InterruptOnEntering(State.STOPPING, "signal")]
+        app=app,
+        server=server,
+        shutdown_timeout=1,
+        plugins=[InterruptOnEntering(State.STOPPING, "signal")],
     ).start()
     errors: list[BaseException] = []
 
@@ -324,15 +335,16 @@ def test_ctrl_c_while_a_browser_opens(tmp_path: Path, leftovers: Leftovers) -> N
     assert chromedriver is not None, "chromedriver is not installed"
     wrapper = tmp_path / "chromedriver"
     wrapper.write_text(
-        CHROMEDRIVER_WRAPPER.format(python=sys.executable, test=os.getpid(), chromedriver=chromedriver)
+        CHROMEDRIVER_WRAPPER.format(
+            python=sys.executable, test=os.getpid(), chromedriver=chromedriver
+        )
     )
     wrapper.chmod(0o700)
     h = Harness(
         app=hello_app, browser="selenium", browsers={"selenium": {"driver_path": str(wrapper)}}
     )
-    with pytest.raises(KeyboardInterrupt) as caught, h:
-        h.browser()
-        threading.Event().wait(60)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_in_with_block(h, lambda h: h.browser())
     check_ended(h, final=State.STOPPED)
     assert not h.browser_sessions
     # Ended at once, not when the garbage collector finalises Selenium's Service: the
@@ -398,7 +410,9 @@ async def test_cancelled_while_the_dev_server_starts(tmp_path: Path) -> None:
 
     class CancelWhenBackendIsUp:
         @hookimpl
-        def liveharness_state_changed(self, harness: Harness, old: State, new: State, at: float) -> None:
+        def liveharness_state_changed(
+            self, harness: Harness, old: State, new: State, at: float
+        ) -> None:
             if new is State.BACKEND_UP:
                 test.cancel()  # lands in the frontend's start, which is next
 
@@ -548,4 +562,3 @@ def marked(marker: str) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
-
