@@ -78,6 +78,7 @@ class LoopThread:
         """
 
         first: list[asyncio.Task[T | _Raised]] = []
+        failed: list[Exception] = []  # how ``coro`` failed, whichever future reports it
 
         async def then_stop() -> T | _Raised:
             # Registered after run_coroutine_threadsafe's own callback, so the result
@@ -90,7 +91,11 @@ class LoopThread:
                 # been scheduled: that first one runs ``coro``; wait for it.
                 return await asyncio.shield(first[0])
             first.append(task)  # the _carried() task running this
-            return await coro
+            try:
+                return await coro
+            except Exception as exc:
+                failed.append(exc)
+                raise
 
         future: concurrent.futures.Future[T | _Raised | _Raised] | None = None
         interrupted: BaseException | None = None
@@ -115,9 +120,8 @@ class LoopThread:
                     raise
                 interrupted = exc
         if interrupted is not None:
-            if future is not None and future.done() and not future.cancelled():
-                error = future.exception()
-                if error is not None and hasattr(interrupted, "add_note"):  # Python 3.11+
+            for error in failed:
+                if hasattr(interrupted, "add_note"):  # Python 3.11+
                     interrupted.add_note(f"while stopping: {type(error).__name__}: {error}")
             raise interrupted
         assert future is not None
