@@ -9,23 +9,39 @@ in the backlog instead of being refused, and the URL never changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import logging
+import os
 import socket
 import sys
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .drivers import ServerDriver, ServerLaunch, TLSFiles
-from .errors import BackendStartError, ShutdownError
+from . import logcapture
+from .drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
+from .errors import (
+    AppLoadError,
+    BackendCrashed,
+    BackendStartError,
+    LifecycleError,
+    ShutdownError,
+    StartupTimeout,
+    traceback_tail,
+)
 from .lifecycle import State, start_within
 from .sockets import bind_listening_socket, url_host
+from .stacks import waiting_lines
 
 if TYPE_CHECKING:
     from .config import Config
     from .registry import DriverInfo
 
 __all__ = ["Backend", "LeftoverTasksWarning", "LiveHarnessWarning"]
+
+logger = logging.getLogger("liveharness")
 
 # How long tasks the app left running after its lifespan shutdown get to finish on
 # their own before they are cancelled and reported.
@@ -71,6 +87,12 @@ class Backend:
         self.driver: ServerDriver | None = None
         self.last_driver: ServerDriver | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: What the app printed and logged while it was imported (in-process).
+        self.app_output = OutputTail()
+        #: Called with the error once the server crashed while serving (the harness's).
+        self.on_crash: Callable[[BackendCrashed], None] | None = None
+        self._crash: tuple[str, ServerDriver] | None = None
+        self._capture: contextlib.ExitStack | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._previous_factory: Any = None
 
@@ -91,11 +113,15 @@ class Backend:
         assert self.sock is not None, "bind() first"
         assert self.url is not None
         self.loop = asyncio.get_running_loop()
+        if not self.in_workers and self._capture is None:
+            # What the app prints and logs goes to the driver's output (and still out).
+            self._capture = contextlib.ExitStack()
+            self._capture.enter_context(logcapture.capturing_app_output())
         if self.app_spec is None:
             spec = self._app_spec()
             self.app_spec = spec if isinstance(spec, str) else None
             # Worker processes import the app themselves; the test process does not.
-            self.app = spec if self.in_workers else self._load_app(spec)
+            self.app = spec if self.in_workers else self._load(spec)
         self._watch_tasks()
         launch = ServerLaunch(
             app=self.app,
@@ -121,8 +147,16 @@ class Backend:
                 )
             else:
                 driver = self.server_info.driver_class(launch)
-        except BaseException:
+        except BaseException as exc:
             launch.sock.close()
+            if isinstance(exc, Exception) and not isinstance(exc, LifecycleError):
+                raise BackendStartError(
+                    f"server {self.server_info.name!r} could not be created: "
+                    f"{type(exc).__name__}: {exc}",
+                    phase=State.BACKEND_UP.name,
+                    component=self._component(),
+                    output_tail=traceback_tail(exc),
+                ) from exc
             raise
         self.driver = driver
         name = self.server_info.name
@@ -135,12 +169,76 @@ class Backend:
                 timeout_detail=f"startup_timeout = {self.config.startup_timeout:g} s "
                 f"(from {self.config.source_of('startup_timeout')})",
                 phase=State.BACKEND_UP,
-                component="backend",
+                component=self._component(),
                 tail=driver.output.tail,
                 error_class=BackendStartError,
             )
+        except StartupTimeout as exc:
+            if not self.in_workers:
+                # Where the startup hangs: the app's line, not only the server's.
+                exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
+            raise
         finally:
             _serving.reset(token)
+        driver.on_crash = self._crashed
+        if driver.crash is not None:  # reported between start() returning and now
+            self._crashed(driver.crash)
+
+    def _load(self, spec: Any) -> Any:
+        """Load the app, keeping what it prints and logs meanwhile for the error's tail."""
+        try:
+            with logcapture.routed(self.app_output):
+                return self._load_app(spec)
+        except AppLoadError as exc:
+            if not exc.output_tail:
+                cause = exc.__cause__
+                # Where in the app's code it failed; a module that is not there at all
+                # has no such place, and its message says everything.
+                where = traceback_tail(cause) if _in_app_code(cause) else []
+                exc.output_tail = (*self.app_output.tail(), *where)
+            raise
+
+    def _component(self) -> str:
+        """Who failed when the server driver raised something unexpected: the backend for
+        the drivers liveharness ships, the plugin that registered any other driver."""
+        if self.in_workers or self.server_info.driver_class.__module__.startswith("liveharness."):
+            return "backend"
+        return f"plugin {self.server_info.plugin}"
+
+    # ------------------------------------------------------------------ crashes
+
+    def _crashed(self, reason: str) -> None:
+        driver = self.driver
+        if driver is None or self._crash is not None:
+            return
+        self._crash = (reason, driver)
+        error = self.crash_error()
+        logger.error("%s", error)
+        if self.on_crash is not None:
+            self.on_crash(error)
+
+    def crash_error(self) -> BackendCrashed:
+        """A new error describing the crash (each caller raises its own)."""
+        assert self._crash is not None
+        reason, driver = self._crash
+        return BackendCrashed(
+            f"the backend server {self.server_info.name!r} at {self.url} stopped serving "
+            f"while READY: {reason}",
+            output_tail=driver.output.tail(),
+        )
+
+    @property
+    def crashed(self) -> bool:
+        return self._crash is not None
+
+    def check_serving(self, call: str) -> None:
+        """:raises BackendCrashed: the server crashed; ``call`` needs it."""
+        if self._crash is not None:
+            error = self.crash_error()
+            error.add_note(
+                f"{call} needs the backend; stop the harness (its stop() raises this too)"
+            )
+            raise error
 
     # ------------------------------------------------------------------ stop
 
@@ -149,12 +247,30 @@ class Backend:
         driver, self.driver = self.driver, None
         if driver is not None:
             self.last_driver = driver
+            driver.on_crash = None
         failures: list[BaseException] = []
+        crash = self._crash
+        found_at_stop: BaseException | None = None
         if driver is not None:
             try:
                 await driver.stop()
+            except LifecycleError as exc:
+                if crash is None:
+                    failures.append(exc)
+                else:  # what the crashed server's stop found is the crash, reported below
+                    found_at_stop = exc
             except Exception as exc:
-                failures.append(exc)
+                error = ShutdownError(
+                    f"server {self.server_info.name!r} failed to stop: {type(exc).__name__}: {exc}",
+                    component=self._component(),
+                    output_tail=[*driver.output.tail(), *traceback_tail(exc)],
+                )
+                error.__cause__ = exc
+                failures.append(error)
+        if crash is not None:
+            error = self.crash_error()
+            error.__cause__ = found_at_stop
+            failures.insert(0, error)
         leftovers = await self._settle_leftover_tasks()
         if leftovers:
             message = (
@@ -175,6 +291,12 @@ class Backend:
     def close_socket(self) -> None:
         if self.sock is not None:
             self.sock.close()
+
+    def end_capture(self) -> None:
+        """Stop copying the app's streams and root-logger records (see :meth:`start`)."""
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.close()
 
     async def restart(self) -> None:
         """Stop the server and start a new one on the same socket; the URL stays the same."""
@@ -227,6 +349,19 @@ class Backend:
         if still:
             await asyncio.wait(still, timeout=self.config.shutdown_timeout)
         return sorted(described)
+
+
+def _in_app_code(exc: BaseException | None) -> bool:
+    """Whether ``exc``'s traceback passes through code that is not liveharness's or Python's
+    import machinery."""
+    if exc is None:
+        return False
+    own = os.path.dirname(__file__) + os.sep
+    return any(
+        not frame.filename.startswith((own, "<frozen importlib"))
+        and os.sep + "importlib" + os.sep not in frame.filename
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:

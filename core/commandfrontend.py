@@ -4,12 +4,19 @@ drivers, and of third-party drivers that start a framework's own tooling."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .config import Option
 from .drivers import FrontendDriver, FrontendLaunch
-from .errors import FrontendStartError, ShutdownTimeout, StartupError
+from .errors import (
+    FrontendCrashed,
+    FrontendStartError,
+    ShutdownError,
+    ShutdownTimeout,
+    StartupError,
+)
 from .processes import ChildProcess, child_environment, spawn_error_reason
 from .processgroups import ProcessGroups
 from .templating import render
@@ -47,12 +54,24 @@ COMMAND_OPTIONS: tuple[Option, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class _Watched:
+    """A process that must keep running while the harness is READY."""
+
+    child: ChildProcess
+    what: str
+    option: str
+    url: str
+
+
 class CommandFrontend(FrontendDriver):
     """A frontend whose commands run in ``cwd``, each in its own process group.
 
     Subclasses list :data:`COMMAND_OPTIONS` among their :attr:`options` and start
     commands with :meth:`spawn`; :meth:`stop` ends every process tree they started
-    (and reports survivors). :attr:`processes` is the
+    (and reports survivors). A process that must keep running (a dev server) is
+    passed to :meth:`watch_while_ready` once the frontend is up: its exit is then a
+    crash (:meth:`crashed`). :attr:`processes` is the
     :class:`~liveharness.processgroups.ProcessGroups` behind it.
     """
 
@@ -73,6 +92,8 @@ class CommandFrontend(FrontendDriver):
             watchdog=opts["watchdog"],
             private_folder=launch.workdir,
         )
+        self._watched: list[_Watched] = []
+        self._stopping = False
 
     @property
     def log_path(self) -> Path | None:
@@ -118,12 +139,67 @@ class CommandFrontend(FrontendDriver):
                 component="frontend",
             ) from exc
 
+    def watch_while_ready(self, child: ChildProcess, *, what: str, option: str, url: str) -> None:
+        """From now on, ``child`` exiting is the frontend crashing: noted in the output
+        when it happens, raised by the next ``harness.browser()`` and by :meth:`stop`.
+
+        :param what: the command in words, e.g. ``"the dev server"``.
+        :param option: the option its command came from.
+        :param url: the frontend's URL, which dies with it.
+        """
+        watched = _Watched(child, what, option, url)
+        self._watched.append(watched)
+
+        def exited(_: int) -> None:
+            if not self._stopping:
+                self.processes.note(
+                    f"liveharness: {what} {child.describe_exit()} while "
+                    f"{self.launch.harness_name} was READY"
+                )
+
+        child.when_exits(exited)
+
+    def _dead(self) -> _Watched | None:
+        for watched in self._watched:
+            if watched.child.exit_status() is not None:
+                return watched
+        return None
+
+    def _crash(self, dead: _Watched) -> FrontendCrashed:
+        return FrontendCrashed(
+            f"{dead.what} {dead.child.describe_exit()} while {self.launch.harness_name} was "
+            f"READY: the frontend at {dead.url} is gone (command {dead.child.argv!r}, "
+            f"{self.launch.describe(dead.option)})",
+            output_tail=self.output.tail(),
+        )
+
+    def crashed(self) -> FrontendCrashed | None:
+        if self._stopping:
+            return None
+        dead = self._dead()
+        return self._crash(dead) if dead is not None else None
+
     async def stop(self) -> None:
+        # Asked before the processes are ended, which is an exit too.
+        dead = None if self._stopping else self._dead()
+        self._stopping = True
         survivors = await self.processes.close()
+        failures: list[ShutdownError] = []
+        if dead is not None:
+            # After close(): the tail then has everything the process wrote.
+            failures.append(self._crash(dead))
         if survivors:
-            raise ShutdownTimeout(
-                f"the frontend's processes survived SIGTERM and SIGKILL: {', '.join(survivors)}",
-                phase="STOPPING",
-                component="frontend",
-                output_tail=self.output.tail(),
+            failures.append(
+                ShutdownTimeout(
+                    f"the frontend's processes survived SIGTERM and SIGKILL: {', '.join(survivors)}",
+                    phase="STOPPING",
+                    component="frontend",
+                    output_tail=self.output.tail(),
+                )
+            )
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise ShutdownError(
+                "stopping the frontend failed", failures=failures, component="frontend"
             )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from .config import Option
-from .errors import UsageError
+from .errors import FrontendCrashed, UsageError
 from .loopthread import run_in_thread
 
 __all__ = [
@@ -49,17 +49,34 @@ class OutputTail:
 
     def __init__(self, limit: int = 200) -> None:
         self._lines: collections.deque[str] = collections.deque(maxlen=limit)
+        self._partial = ""
         #: Lines appended so far, kept or not: ``tail(total - earlier_total)`` is what
         #: was written since (a shared harness reports each test's own lines that way).
         self.total = 0
+        #: Called with each line appended, as it is (a worker process passes them on).
+        self.echo: Callable[[str], None] | None = None
 
     def append(self, text: str) -> None:
+        """Add ``text`` as one or more whole lines."""
         for line in text.splitlines() or [""]:
             self._lines.append(line)
             self.total += 1
+            if self.echo is not None:
+                self.echo(line)
+
+    def write(self, text: str) -> None:
+        """Add ``text`` as a stream writes it (``print`` writes the newline separately):
+        lines are kept once complete; :meth:`tail` shows an incomplete last one too."""
+        text = self._partial + text
+        complete, newline, self._partial = text.rpartition("\n")
+        if newline:
+            self.append(complete)
 
     def tail(self, count: int = 20) -> list[str]:
-        return list(self._lines)[-count:]
+        lines = list(self._lines)
+        if self._partial:
+            lines.append(self._partial)
+        return lines[-count:]
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -117,6 +134,28 @@ class ServerDriver(abc.ABC):
     def __init__(self, launch: ServerLaunch) -> None:
         self.launch = launch
         self.output = OutputTail()
+        #: Why the server stopped serving on its own, once :meth:`report_crash` said so.
+        self.crash: str | None = None
+        #: Called with the reason when the driver reports a crash; set by whoever runs it.
+        self.on_crash: Callable[[str], None] | None = None
+
+    def report_crash(self, reason: str) -> None:
+        """Say that the server stopped serving on its own after :meth:`start` returned.
+
+        Call it, in the harness's event loop, when the server's task ends or its
+        process exits without :meth:`stop` having been called. The harness logs it
+        with :attr:`output`'s tail, and raises :class:`~liveharness.BackendCrashed`
+        from the next call that needs the backend and from ``stop()`` (which still
+        calls :meth:`stop`). Only the first report counts.
+
+        :param reason: what happened, in words: ``"uvicorn's main loop raised
+            RuntimeError: ..."``, ``"worker process 123 was killed by SIGKILL"``.
+        """
+        if self.crash is not None:
+            return
+        self.crash = reason
+        if self.on_crash is not None:
+            self.on_crash(reason)
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -137,8 +176,9 @@ class ServerDriver(abc.ABC):
         """Stop serving: refuse new connections, let in-flight requests finish
         (within ``shutdown_timeout``), run the app's lifespan shutdown, close the socket.
 
-        Called once, also after a failed or cancelled :meth:`start`; must not raise
-        for a server that never started.
+        Called once, also after a failed or cancelled :meth:`start`, and after the
+        server crashed (:meth:`report_crash`), to release what it still holds; must not
+        raise for a server that never started.
         """
         raise NotImplementedError(
             f"{type(self).__name__} must implement 'async def stop(self)': stop serving "
@@ -228,6 +268,16 @@ class FrontendDriver(abc.ABC):
     @property
     def log_path(self) -> Path | None:
         """The file the frontend's whole output is written to, if any."""
+        return None
+
+    def crashed(self) -> FrontendCrashed | None:
+        """How the frontend died while the harness was READY, or ``None`` while it runs.
+
+        The harness asks before opening a browser, and raises the error returned; a
+        driver whose processes can die implements this (and raises the same from
+        :meth:`stop`). Called from any thread: read state, do not touch the loop.
+        By default the frontend never crashes.
+        """
         return None
 
     @abc.abstractmethod

@@ -29,13 +29,18 @@ The hierarchy, by what a caller would do about it::
     │   │   └── BrowserConnectError a remote browser endpoint refused, or did not answer within ``connect_timeout``
     │   └── ShutdownError           stopping failed; every other stop step still ran
     │       ├── ShutdownTimeout     a component did not stop within ``shutdown_timeout`` and was forced
-    │       └── BrowserCrashed      a browser died while a test used it; found when its pages were closed
+    │       ├── FrontendCrashed     the frontend's process died while READY; raised by the next
+    │       │                       browser() and by stop()
+    │       ├── BrowserCrashed      a browser died while a test used it; found when its pages were closed
+    │       └── BackendCrashed      the backend server stopped serving on its own while READY; raised
+    │                               by the next call that needs the backend, and by ``stop()``
     └── WaitTimeout                 a wait helper's condition did not hold in time: what was awaited, what
                                     was last seen (also an AssertionError, so runners report a failed check)
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "AppImportError",
     "AppLoadError",
     "AppSpecError",
+    "BackendCrashed",
     "BackendStartError",
     "BrowserConnectError",
     "BrowserCrashed",
@@ -53,6 +59,7 @@ __all__ = [
     "DriverUnavailable",
     "DuplicateDriver",
     "FrontendBuildError",
+    "FrontendCrashed",
     "FrontendStartError",
     "InvalidConfigValue",
     "InvalidTransition",
@@ -68,6 +75,7 @@ __all__ = [
     "UnknownDriver",
     "UsageError",
     "WaitTimeout",
+    "traceback_tail",
 ]
 
 
@@ -308,14 +316,46 @@ class ShutdownTimeout(ShutdownError):
     """A component did not stop within ``shutdown_timeout`` seconds and was forced to."""
 
 
+class FrontendCrashed(ShutdownError):
+    """The frontend's process (a dev server) died while the harness was READY.
+
+    The frontend driver sees the exit when it happens; the next ``harness.browser()``
+    raises this instead of opening a page on a dead URL, and ``stop()`` raises it after
+    stopping everything else. ``phase`` is ``"READY"``, when it died; ``output_tail``
+    has the process's last lines.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
+        kwargs.setdefault("component", "frontend")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
 class BrowserCrashed(ShutdownError):
     """A browser died (crashed, or its process was killed) while a test was using it.
 
     Found when the harness closed its pages; everything else was still stopped.
+    ``phase`` is ``"READY"``, when it died.
     """
 
     def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
         kwargs.setdefault("component", "browser")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class BackendCrashed(ShutdownError):
+    """The backend server stopped serving on its own while the harness was READY: its
+    task ended, or a worker process exited or was killed.
+
+    The harness notices at once and logs it; the next call that needs the backend
+    (``browser()``, ``call_in_backend()``, ``restart_backend()``) raises this, and so does
+    ``stop()``, after stopping everything else.
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("phase", "READY")
+        kwargs.setdefault("component", "backend")
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
@@ -337,3 +377,20 @@ class WaitTimeout(LiveHarnessError, AssertionError):
         self.awaited = awaited
         self.last_seen = last_seen
         self.timeout = timeout
+
+
+# --- output tails ----------------------------------------------------------------------
+
+# Frames that only say how the call got there: the import machinery, pluggy's hook calling.
+_PLUMBING = ("<frozen importlib._bootstrap", "/importlib/__init__.py", "/pluggy/")
+
+
+def traceback_tail(exc: BaseException, limit: int = 12) -> list[str]:
+    """The last lines of ``exc``'s traceback, without import-machinery and pluggy frames:
+    where it was raised (file and line) and what it said, for an error's output tail."""
+    summary = traceback.TracebackException.from_exception(exc)
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack if not any(p in frame.filename for p in _PLUMBING)]
+    )
+    lines = "".join(summary.format(chain=False)).splitlines()
+    return lines[-limit:]

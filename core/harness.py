@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -24,6 +25,8 @@ from .browsers import HarnessBrowsers
 from .config import Config, load_config
 from .drivers import BrowserSession, FrontendDriver, ServerDriver, ServerLaunch
 from .errors import (
+    AppLoadError,
+    BackendCrashed,
     BackendStartError,
     ConfigError,
     FrontendStartError,
@@ -32,6 +35,7 @@ from .errors import (
     ShutdownError,
     StartupError,
     UsageError,
+    traceback_tail,
 )
 from .frontendphase import frontend_launch, select_frontend, wait_for_frontend
 from .inline import write_app_source
@@ -43,6 +47,8 @@ from .sockets import bind_listening_socket, url_host
 from .tls import TLSSetup
 
 __all__ = ["Harness"]
+
+logger = logging.getLogger("liveharness")
 
 _NOT_GIVEN: Any = object()
 _numbers = itertools.count(1)
@@ -123,6 +129,7 @@ class Harness:
         self._backend = Backend(
             config, self._server_info, self._server_options, self._app_spec, self._load_app
         )
+        self._backend.on_crash = self._backend_crashed
         self._backend_lock: asyncio.Lock | None = None
         self._frontend: FrontendDriver | None = None
         self._frontend_url: str | None = None
@@ -224,6 +231,7 @@ class Harness:
                 f"{type(exc).__name__}: {exc}",
                 phase=new.name,
                 component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
             ) from exc
 
     # ------------------------------------------------------------------ async API
@@ -395,12 +403,16 @@ class Harness:
             thread runs the harness's event loop (use :meth:`abrowser` there).
         :raises BrowserNotFound: no browser or WebDriver executable was found.
         :raises BrowserStartError: the browser did not launch, connect or load the page.
+        :raises BackendCrashed: the backend stopped serving while READY.
+        :raises FrontendCrashed: the frontend's process died while READY.
         """
+        self._backend.check_serving("browser()")
         return self._browsers.open(overrides, self._loop)
 
     async def abrowser(self, **overrides: Any) -> Any:
         """As :meth:`browser`, in the running event loop: an async Playwright ``Page``,
         or a Selenium ``WebDriver`` opened in a worker thread so the loop keeps serving."""
+        self._backend.check_serving("abrowser()")
         return await self._browsers.aopen(overrides)
 
     def close_browser(self, native: Any) -> None:
@@ -432,7 +444,10 @@ class Harness:
         :raises ShutdownError: stopping the old server failed (the new one is not started;
             the harness is stopped).
         :raises BackendStartError: the new server did not start (the harness is FAILED).
+        :raises BackendCrashed: the backend had stopped serving on its own; nothing was
+            restarted (stop the harness).
         """
+        self._backend.check_serving("restart_backend()")
         if self._state is not State.READY:
             raise InvalidTransition(
                 f"arestart_backend(): {self.name} is {self._state.name}; "
@@ -472,6 +487,7 @@ class Harness:
         :raises TypeError: ``function`` is a coroutine object (pass the function and its
             arguments), or not callable.
         :raises InvalidTransition: the harness is not READY.
+        :raises BackendCrashed: the backend stopped serving while READY.
         """
         if inspect.iscoroutine(function) or inspect.isawaitable(function):
             close = getattr(function, "close", None)
@@ -492,6 +508,7 @@ class Harness:
                 current=self._state,
                 requested=State.READY,
             )
+        self._backend.check_serving("call_in_backend()")
 
         async def call() -> Any:
             result = function(*args, **kwargs)
@@ -522,6 +539,15 @@ class Harness:
                 "await the a-prefixed method, or call the code directly"
             )
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def _backend_crashed(self, error: BackendCrashed) -> None:
+        """The server stopped serving while READY (in the harness's loop): tell plugins."""
+        try:
+            self.plugin_manager.hook.liveharness_backend_crashed(harness=self, error=error)
+        except Exception as exc:
+            # Nothing to raise it to: the crash itself is raised by the next call.
+            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_backend_crashed", exc)
+            logger.exception("plugin %r raised in liveharness_backend_crashed", plugin)
 
     # ------------------------------------------------------------------ internals
 
@@ -569,7 +595,17 @@ class Harness:
 
     def _load_app(self, spec: Any) -> Any:
         """The app for ``spec``: a plugin's, an import string's, or the object itself."""
-        loaded = self.plugin_manager.hook.liveharness_load_app(spec=spec, config=self.config)
+        try:
+            loaded = self.plugin_manager.hook.liveharness_load_app(spec=spec, config=self.config)
+        except Exception as exc:
+            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_load_app", exc)
+            raise AppLoadError(
+                f"plugin {plugin!r} raised in liveharness_load_app(spec={spec!r}): "
+                f"{type(exc).__name__}: {exc}",
+                spec=spec,
+                component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
+            ) from exc
         if loaded is not None:
             return loaded
         if isinstance(spec, str):
@@ -586,6 +622,7 @@ class Harness:
             self._undo.append(("tls", _async(self._tls.cleanup)))
         # Bind first: a busy port fails before any app code runs.
         backend.bind()
+        self._undo.append(("output capture", _async(backend.end_capture)))
         self._undo.append(("socket", _async(backend.close_socket)))
         self._undo.append(("backend", backend.stop_server))
         self._undo.append(("task watch", _async(backend.unwatch_tasks)))
@@ -676,7 +713,7 @@ class Harness:
             except asyncio.CancelledError:
                 raise
             except (KeyboardInterrupt, SystemExit) as exc:
-                failures.append(exc)  # re-raised by _stop once every step has run
+                failures.append(exc)  # raised once every step has run (_raise_stop_failures)
             except Exception as exc:
                 if not isinstance(exc, LifecycleError):
                     wrapped = ShutdownError(

@@ -14,6 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from .config import Config
     from .drivers import BrowserSession
+    from .errors import BackendCrashed
     from .harness import Harness
     from .lifecycle import State
     from .registry import DriverRegistry
@@ -93,6 +94,23 @@ def liveharness_state_changed(harness: Harness, old: State, new: State, at: floa
     An exception raised while starting fails the start (the error names the
     plugin); one raised while stopping is reported with the other stop failures
     after every stop step has run.
+    """
+
+
+@hookspec
+def liveharness_backend_crashed(harness: Harness, error: BackendCrashed) -> None:
+    """The backend server stopped serving on its own while the harness was READY.
+
+    Called in the harness's event loop as soon as the server driver reports it (its
+    task ended, a worker process exited or was killed). The harness stays READY; the
+    next call that needs the backend raises ``error`` (a new one of the same kind),
+    and ``stop()`` raises it after stopping everything else.
+
+    :param harness: the harness.
+    :param error: the :class:`~liveharness.BackendCrashed`, with the reason and the
+        server's output tail.
+
+    An exception is logged to the ``liveharness`` logger and otherwise ignored.
     """
 
 

@@ -19,7 +19,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import InvalidTransition, LifecycleError, StartupError, StartupTimeout
+from .errors import (
+    InvalidTransition,
+    LifecycleError,
+    StartupError,
+    StartupTimeout,
+    traceback_tail,
+)
 
 __all__ = ["State", "Timeline", "TimelineEntry", "check_transition", "start_within"]
 
@@ -154,9 +160,10 @@ async def start_within(
             exc.output_tail = tuple(tail())
         raise
     except Exception as exc:
+        # Not an error the component meant to raise: where it came from matters.
         raise error_class(
             f"{what} failed to start: {type(exc).__name__}: {exc}",
             phase=phase.name,
             component=component,
-            output_tail=tail(),
+            output_tail=[*tail(), *traceback_tail(exc)],
         ) from exc

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["ProbeResult", "http_status", "probe_until_ok"]
+__all__ = ["ProbeResult", "http_answer", "http_status", "probe_until_ok"]
+
+# How much of an error page is kept for the message, and how long reading it may take
+# (on loopback the body comes with the headers; a server that stalls loses the excerpt).
+EXCERPT_CHARACTERS = 200
+EXCERPT_WAIT = 0.25
+# Tags and style sheets go; a script stays, as error pages (Vite's) carry the error there.
+_MARKUP = re.compile(r"<style\b.*?</style\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -25,12 +34,15 @@ class ProbeResult:
     :param error: why the last attempt got no response (``"connection refused"``, ...).
     :param attempts: how many requests were made.
     :param ok: whether the last status was accepted.
+    :param body: the start of the last response's body when its status was not
+        accepted, as text (tags and runs of white space removed); else empty.
     """
 
     status: int | None
     error: str | None
     attempts: int
     ok: bool
+    body: str = ""
 
     def describe(self) -> str:
         last = f"HTTP {self.status}" if self.status is not None else self.error
@@ -44,6 +56,22 @@ async def http_status(url: str, *, timeout: float = 2.0) -> int:
     :raises asyncio.TimeoutError: no status line within ``timeout`` seconds.
     :raises ValueError: the answer is not HTTP.
     """
+    status, _ = await http_answer(url, timeout=timeout)
+    return status
+
+
+async def http_answer(
+    url: str, *, timeout: float = 2.0, body_from: int | None = None
+) -> tuple[int, str]:
+    """The status code a ``GET url`` gets, and for a status of ``body_from`` or more
+    the start of the body as text (read for at most a quarter second), else ``""``.
+
+    :raises OSError: the connection failed (refused, reset).
+    :raises asyncio.TimeoutError: no status line within ``timeout`` seconds.
+    :raises ValueError: the answer is not HTTP.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     host = parts.hostname or "127.0.0.1"
@@ -58,7 +86,7 @@ async def http_status(url: str, *, timeout: float = 2.0) -> int:
     if parts.query:
         path += "?" + parts.query
 
-    async def ask() -> int:
+    async def ask() -> tuple[int, str]:
         reader, writer = await asyncio.open_connection(host, port, ssl=context)
         try:
             writer.write(
@@ -67,16 +95,52 @@ async def http_status(url: str, *, timeout: float = 2.0) -> int:
             )
             await writer.drain()
             line = await reader.readline()
+            fields = line.split()
+            if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+                raise ValueError(f"not an HTTP response: {line[:80]!r}")
+            status = int(fields[1])
+            body = ""
+            if body_from is not None and status >= body_from:
+                # Within the caller's timeout, which must not end the request now that
+                # the status is known.
+                wait = min(EXCERPT_WAIT, deadline - loop.time() - 0.01)
+                body = await _excerpt(reader, wait)
         finally:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
-        fields = line.split()
-        if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
-            raise ValueError(f"not an HTTP response: {line[:80]!r}")
-        return int(fields[1])
+        return status, body
 
     return await asyncio.wait_for(ask(), timeout)
+
+
+async def _excerpt(reader: asyncio.StreamReader, wait: float) -> str:
+    """The start of a response body as one line of text; what arrived within ``wait``."""
+    data = bytearray()
+
+    async def read() -> None:
+        chunked = False
+        length = EXCERPT_CHARACTERS * 8
+        while (line := await reader.readline()) not in (b"", b"\r\n", b"\n"):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "content-length" and value.isdigit():
+                length = min(int(value), length)
+        if chunked:  # the first chunk is enough for an excerpt
+            size = (await reader.readline()).split(b";")[0].strip()
+            length = min(int(size, 16), length) if size.isalnum() else 0
+        while len(data) < length and (chunk := await reader.read(length - len(data))):
+            data.extend(chunk)
+
+    if wait > 0:
+        with contextlib.suppress(asyncio.TimeoutError, OSError, ValueError):
+            await asyncio.wait_for(read(), wait)
+    text = " ".join(html.unescape(_MARKUP.sub(" ", data.decode("utf-8", "replace"))).split())
+    if len(text) > EXCERPT_CHARACTERS:
+        text = text[: EXCERPT_CHARACTERS - 1] + "…"
+    return text
 
 
 async def probe_until_ok(url: str, *, timeout: float, accept_below: int = 500) -> ProbeResult:
@@ -93,9 +157,12 @@ async def probe_until_ok(url: str, *, timeout: float, accept_below: int = 500) -
         attempts += 1
         status: int | None = None
         error: str | None = None
+        body = ""
         remaining = max(deadline - loop.time(), 0.05)
         try:
-            status = await http_status(url, timeout=min(remaining, 5.0))
+            status, body = await http_answer(
+                url, timeout=min(remaining, 5.0), body_from=accept_below
+            )
         except ConnectionRefusedError:
             error = "connection refused"
         except OSError as exc:  # reset, unreachable, TLS failure
@@ -106,7 +173,7 @@ async def probe_until_ok(url: str, *, timeout: float, accept_below: int = 500) -
             error = str(exc)
         ok = status is not None and status < accept_below
         if ok or loop.time() + delay > deadline:
-            return ProbeResult(status, error, attempts, ok)
+            return ProbeResult(status, error, attempts, ok, body)
         # Bounded backoff (5 ms doubling to 250 ms, within the deadline): a URL that was
         # just printed usually answers at once; one that does not gets a few more chances.
         await asyncio.sleep(delay)

@@ -138,6 +138,7 @@ class ExitWatch:
         self.exited = asyncio.Event()
         self.returncode: int | None = None
         self._loop = asyncio.get_running_loop()
+        self._callbacks: list[Callable[[int], None]] = []
         self._poller: asyncio.Task[None] | None = None
         try:
             self._pidfd = _pidfd_open(pid)
@@ -155,6 +156,16 @@ class ExitWatch:
             self.returncode = status
             self.exited.set()
             self._stop_watching()
+            callbacks, self._callbacks = self._callbacks, []
+            for callback in callbacks:
+                callback(status)
+
+    def when_exits(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(returncode)`` in the loop when the process exits (soon, if it has)."""
+        if self.returncode is not None:
+            self._loop.call_soon(callback, self.returncode)
+        else:
+            self._callbacks.append(callback)
 
     async def _poll(self) -> None:
         delay = 0.001
@@ -172,6 +183,7 @@ class ExitWatch:
             self._pidfd = None
 
     def close(self) -> None:
+        self._callbacks.clear()
         self._stop_watching()
         if self._poller is not None:
             self._poller.cancel()
@@ -223,6 +235,16 @@ class ChildProcess:
         """The exit status once it has exited; negative: the signal that ended it."""
         return self._exit.returncode
 
+    def exit_status(self) -> int | None:
+        """As :attr:`returncode`, but asking the kernel if the loop has not yet seen the
+        exit; callable from any thread (it leaves the process unreaped)."""
+        code = self._exit.returncode
+        return code if code is not None else _exit_status(self.pid)
+
+    def when_exits(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(returncode)`` in the event loop as soon as the process exits."""
+        self._exit.when_exits(callback)
+
     async def wait(self) -> int:
         """Return the exit status once the process exits."""
         await self._exit.exited.wait()
@@ -270,7 +292,9 @@ class ChildProcess:
             self.popen.wait()
 
     def describe_exit(self) -> str:
-        code = self.returncode
+        code = self.exit_status()
+        if code is None:
+            code = self.popen.returncode  # reaped already
         if code is None:
             return "is still running"
         if code < 0:

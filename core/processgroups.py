@@ -88,6 +88,12 @@ class ProcessGroups:
         self._children.append(child)
         return child
 
+    def note(self, line: str) -> None:
+        """Add a line of the harness's own to the output and the log (``liveharness: ...``)."""
+        self.output.append(line)
+        if self._log is not None:
+            self._log.write(line + "\n")
+
     async def end(self, child: ChildProcess) -> list[str]:
         """End ``child``'s whole process tree and reap it.
 

@@ -49,6 +49,7 @@ def bind_listening_socket(host: str, port: int, *, source: str = "") -> socket.s
                 "choose another port, or port = 0 for a free one",
                 phase="BACKEND_UP",
                 component="backend",
+                output_tail=_holders(port),
             ) from exc
         raise BackendStartError(
             f"cannot listen on {host!r} port {port}{where}: {exc.strerror or exc}",
@@ -56,6 +57,30 @@ def bind_listening_socket(host: str, port: int, *, source: str = "") -> socket.s
             component="backend",
         ) from exc
     return sock
+
+
+def _holders(port: int) -> list[str]:
+    """Which processes listen on ``port``, as far as this user may see."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.Error, OSError):
+        return []
+    found = []
+    for connection in connections:
+        address = connection.laddr
+        if connection.status != psutil.CONN_LISTEN or getattr(address, "port", None) != port:
+            continue
+        if connection.pid is None:
+            found.append(f"port {port} is held by a process of another user")
+            continue
+        try:
+            command = " ".join(psutil.Process(connection.pid).cmdline())
+        except psutil.Error:
+            command = "?"
+        found.append(f"port {port} is held by process {connection.pid}: {command[:200]}")
+    return sorted(set(found))
 
 
 def url_host(host: str) -> str:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,7 +23,8 @@ import psutil
 
 from . import errors
 from .drivers import ServerDriver, ServerLaunch
-from .errors import BackendStartError, ConfigError, ShutdownTimeout
+from .errors import BackendStartError, ConfigError, ShutdownError, ShutdownTimeout
+from .worker import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT
 
 if TYPE_CHECKING:
     from .config import Config
@@ -71,6 +73,8 @@ class WorkerPool(ServerDriver):
         self.sys_path = sys_path
         self.processes: list[asyncio.subprocess.Process] = []
         self._readers: list[asyncio.Task[None]] = []
+        self._watches: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def _worker_spec(self, ready_fd: int) -> str:
         launch = self.launch
@@ -109,6 +113,8 @@ class WorkerPool(ServerDriver):
                     stderr=asyncio.subprocess.STDOUT,
                     pass_fds=(self.launch.sock.fileno(), write_fd),
                     start_new_session=True,
+                    # What the app prints reaches the output tail as it is printed.
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
                 self.processes.append(process)
                 self._readers.append(asyncio.create_task(self._collect(number, process)))
@@ -116,6 +122,17 @@ class WorkerPool(ServerDriver):
             # Only the workers hold the write end now: if all of them die, reads end.
             os.close(write_fd)
         await self._await_ready(reader)
+        self._watches = [
+            asyncio.create_task(self._watch(number, process), name=f"liveharness worker {number}")
+            for number, process in enumerate(self.processes)
+        ]
+
+    async def _watch(self, number: int, process: asyncio.subprocess.Process) -> None:
+        """A worker that exits while serving is a crash, reported with its last words."""
+        await process.wait()
+        await asyncio.wait({self._readers[number]}, timeout=self.launch.shutdown_timeout)
+        if not self._stopping:
+            self.report_crash(f"worker process {process.pid} {_how_it_ended(process.returncode)}")
 
     async def _collect(self, number: int, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -170,12 +187,13 @@ class WorkerPool(ServerDriver):
             if isinstance(found, type) and issubclass(found, BackendStartError):
                 error_class = found
             message = f"{report['message']} ({message})"
-        tail = self.output.tail()
+        tail = self.output.tail(20 * self.count)
         if issubclass(error_class, errors.AppLoadError):
             return error_class(message, spec=self.launch.app_spec, output_tail=tail)
         return error_class(message, phase="BACKEND_UP", component="backend", output_tail=tail)
 
     async def stop(self) -> None:
+        self._stopping = True
         try:
             for process in self.processes:
                 if process.stdin is not None:
@@ -185,22 +203,65 @@ class WorkerPool(ServerDriver):
             waits = [asyncio.ensure_future(process.wait()) for process in self.processes]
             timed_out = False
             if waits:
-                _, pending = await asyncio.wait(waits, timeout=2 * self.launch.shutdown_timeout)
+                # A worker's server bounds its own stop by up to 3x shutdown_timeout
+                # (hypercorn's drain, cut-off, lifespan shutdown), then the process exits.
+                _, pending = await asyncio.wait(waits, timeout=self._exit_timeout)
                 timed_out = bool(pending)
                 for process in self.processes:
                     if process.returncode is None:
                         _kill_tree(process.pid)
                 await asyncio.gather(*waits, return_exceptions=True)
             await asyncio.gather(*self._readers, return_exceptions=True)
+            for watch in self._watches:
+                watch.cancel()
+            await asyncio.gather(*self._watches, return_exceptions=True)
             if timed_out:
                 raise ShutdownTimeout(
-                    f"worker processes did not stop within {2 * self.launch.shutdown_timeout:g} s; killed",
+                    f"worker processes did not stop within {self._exit_timeout:g} s; killed",
                     phase="STOPPING",
                     component="backend",
-                    output_tail=self.output.tail(),
+                    output_tail=self.output.tail(20 * self.count),
                 )
+            self._check_exits()
         finally:
             self.launch.sock.close()
+
+    @property
+    def _exit_timeout(self) -> float:
+        return 3 * self.launch.shutdown_timeout + 1.0
+
+    def _check_exits(self) -> None:
+        """A worker whose server failed to stop says so by its exit code."""
+        failed = [p for p in self.processes if p.returncode not in (0, None)]
+        if not failed:
+            return
+        error_class = (
+            ShutdownTimeout
+            if any(p.returncode == EXIT_STOP_TIMEOUT for p in failed)
+            else ShutdownError
+        )
+        described = "; ".join(
+            f"worker process {p.pid} {_how_it_ended(p.returncode)}" for p in failed
+        )
+        what = {
+            EXIT_STOP_TIMEOUT: "did not stop within shutdown_timeout",
+            EXIT_STOP_FAILED: "failed to stop",
+        }
+        reasons = sorted({what.get(p.returncode or 0, "ended badly") for p in failed})
+        raise error_class(
+            f"{len(failed)} of {self.count} worker(s) {' / '.join(reasons)} ({described})",
+            phase="STOPPING",
+            component="backend",
+            output_tail=self.output.tail(20 * self.count),
+        )
+
+
+def _how_it_ended(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def _kill_tree(pid: int) -> None:

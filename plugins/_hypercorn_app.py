@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from liveharness import OutputTail
+from liveharness.errors import traceback_tail
+from liveharness.stacks import waiting_lines
 
 __all__ = ["WatchedApp"]
 
@@ -35,6 +37,8 @@ class WatchedApp:
         self.stopping = False
         self.lifespan_task: asyncio.Task[Any] | None = None
         self.lifespan_started = False
+        #: What the app's lifespan raised after its startup had completed.
+        self.lifespan_raised: BaseException | None = None
         self.calls: dict[asyncio.Task[Any], AppCall] = {}
         self.cut_off = 0
 
@@ -78,8 +82,11 @@ class WatchedApp:
             raise
         except Exception as exc:
             if self.lifespan_started:
-                raise  # hypercorn logs it and shuts down without lifespan
+                self.lifespan_raised = exc
+                raise  # hypercorn logs it (traceback included) and shuts down without lifespan
             if self.lifespan == "on":
+                self.output.append("ERROR: the app's lifespan startup raised")
+                self.output.append("\n".join(traceback_tail(exc)))
                 raise LifespanFailureError("startup", f"{type(exc).__name__}: {exc}") from exc
             # Served without lifespan, as by hypercorn and uvicorn; returning (rather than
             # raising) spares the suite's logs hypercorn's warning: uvicorn says it at INFO.
@@ -104,6 +111,8 @@ class WatchedApp:
 
     def cancel_calls(self) -> None:
         """Cut off every request still running; each is counted in :attr:`cut_off`."""
+        for line in waiting_lines(self.calls, what="request cut off,"):
+            self.output.append(f"WARNING: {line}")
         for task in self.calls:
             task.cancel()
 

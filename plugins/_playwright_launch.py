@@ -223,12 +223,32 @@ def start_error(plan: LaunchPlan, exc: Exception) -> Exception:
             install=install_hint(plan.engine),
         )
     if plan.method == "launch":
+        said, exited = _browser_output(rest)
         return BrowserStartError(
-            f"{plan.description} did not start: {first}", output_tail=rest[-30:]
+            f"{plan.description} did not start: {first}{exited}", output_tail=said or rest[-30:]
         )
     return BrowserConnectError(
         f"cannot connect to {plan.description}: {first}", output_tail=rest[-30:]
     )
+
+
+# In Playwright's launch error, the browser's own lines ("[pid=9183][err] ...", in both
+# its "Browser logs" and its "Call log") and how it ended.
+_BROWSER_LINE = re.compile(r"\[pid=\d+\]\[(?:err|out)\] ?(.*)")
+_BROWSER_EXIT = re.compile(r"<process did exit: exitCode=(\w+), signal=(\w+)>")
+
+
+def _browser_output(lines: list[str]) -> tuple[list[str], str]:
+    """What the browser wrote (each line once, the last 30) and how it exited, in words."""
+    said = list(dict.fromkeys(m.group(1) for line in lines if (m := _BROWSER_LINE.search(line))))
+    exited = ""
+    for line in lines:
+        match = _BROWSER_EXIT.search(line)
+        if match and match.group(2) not in ("null", "undefined"):
+            exited = f" (the browser was killed by {match.group(2)})"
+        elif match:
+            exited = f" (the browser exited with code {match.group(1)})"
+    return said[-30:], exited
 
 
 def context_options(launch: BrowserLaunch) -> dict[str, Any]:

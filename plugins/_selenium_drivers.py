@@ -13,12 +13,35 @@ import atexit
 import contextlib
 import os
 import threading
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
+from liveharness.processes import strip_ansi
 from liveharness.watchdog import Watchdog
 
-__all__ = ["alive", "drivers", "origin", "quit_reused_drivers", "reset"]
+__all__ = ["alive", "drivers", "log_tail", "origin", "quit_reused_drivers", "reset"]
+
+# What chromedriver itself prints when it starts; the browser's own lines follow.
+_BANNER = (
+    "Starting ChromeDriver",
+    "Only local connections are allowed",
+    "Please see https://chromedriver.chromium.org/security-considerations",
+    "ChromeDriver was started successfully",
+)
+
+
+def log_tail(log: IO[bytes] | None, count: int = 30) -> list[str]:
+    """The last ``count`` lines of a local WebDriver's log (the browser's own output
+    with ``--enable-chrome-logs``), without chromedriver's banner."""
+    if log is None or log.closed:
+        return []
+    fd = log.fileno()
+    size = os.fstat(fd).st_size
+    start = max(0, size - 64 * 1024)
+    # pread: the driver writes at the offset it shares with this descriptor.
+    text = os.pread(fd, size - start, start).decode("utf-8", "replace")
+    lines = [strip_ansi(line).rstrip() for line in text.splitlines()]
+    return [line for line in lines if line.strip() and not line.startswith(_BANNER)][-count:]
 
 
 class _Drivers:
@@ -30,6 +53,8 @@ class _Drivers:
         self.live: list[Any] = []
         # id(driver) -> the watchdog of its local driver's process group
         self.watchdogs: dict[int, Watchdog] = {}
+        # id(driver) -> the file its local driver (and browser) writes its output to
+        self.logs: dict[int, IO[bytes]] = {}
 
     def watch(self, driver: Any) -> None:
         """Have a watchdog end the driver's process group if this process dies.
@@ -53,17 +78,27 @@ class _Drivers:
         with self.lock:
             self.idle.setdefault(key, []).append(driver)
 
-    def started(self, driver: Any) -> None:
+    def started(self, driver: Any, log: IO[bytes] | None = None) -> None:
         with self.lock:
             self.live.append(driver)
+            if log is not None:
+                self.logs[id(driver)] = log
+
+    def log_tail(self, driver: Any) -> list[str]:
+        with self.lock:
+            log = self.logs.get(id(driver))
+        return log_tail(log)
 
     def quit(self, driver: Any) -> None:
         with self.lock:
             if driver in self.live:
                 self.live.remove(driver)
             watchdog = self.watchdogs.pop(id(driver), None)
+            log = self.logs.pop(id(driver), None)
         with contextlib.suppress(Exception):
             driver.quit()
+        if log is not None:
+            log.close()
         if watchdog is not None:
             # quit() ended the driver; anything of its group still running the watchdog
             # ends as it closes.

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import signal
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ from liveharness.browserpaths import (
     version_of,
 )
 
-from ._selenium_drivers import alive, drivers, origin, quit_reused_drivers, reset
+from ._selenium_drivers import alive, drivers, log_tail, origin, quit_reused_drivers, reset
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry
@@ -208,10 +209,12 @@ class SeleniumSession(BrowserSession):
 
         driver = self.native
         if not alive(driver):
+            tail = drivers.log_tail(driver)
             drivers.quit(driver)
             raise BrowserCrashed(
                 f"{self._description} of {self._harness} stopped answering while in use: "
-                "it crashed or was killed"
+                "it crashed or was killed",
+                output_tail=tail,
             )
         try:
             for path in self.screenshot_requests:
@@ -294,6 +297,10 @@ class SeleniumDriver(BrowserDriver):
             description = f"{name} at {found.path} (through {found_driver.path})"
         browser_options = _browser_options(launch, binary)
         service: Any = None
+        # The local driver's output, and with --enable-chrome-logs the browser's: what a
+        # browser that does not start, or crashes, said. Unnamed, so nothing is left on
+        # disk; closed when the driver quits (it outlives this call).
+        log = None if remote else tempfile.TemporaryFile(prefix="liveharness-webdriver-")  # noqa: SIM115
         try:
             if remote:
                 from selenium.webdriver.remote.client_config import ClientConfig
@@ -311,6 +318,8 @@ class SeleniumDriver(BrowserDriver):
                 # session: a process group the watchdog can end with the browser in it.
                 service = service_class(
                     executable_path=str(found_driver.path),
+                    log_output=log,
+                    service_args=["--enable-chrome-logs"] if name in ("chromium", "chrome") else [],
                     popen_kw={"start_new_session": True},
                 )
                 driver_class: Any = {"firefox": webdriver.Firefox, "edge": webdriver.Edge}.get(
@@ -324,16 +333,21 @@ class SeleniumDriver(BrowserDriver):
                 raise BrowserConnectError(
                     f"cannot start a session at {remote}: {first}", output_tail=rest[-30:]
                 ) from exc
+            said = log_tail(log)
+            assert log is not None
+            log.close()
             raise BrowserStartError(
-                f"{description} did not start: {first}", output_tail=rest[-30:]
+                f"{description} did not start: {first}", output_tail=said or rest[-30:]
             ) from exc
         except BaseException:
             # Interrupted (Ctrl-C) while the WebDriver or its session started: Selenium
             # cleans up after an Exception only, and there is no driver to quit yet.
             if service is not None:
                 _end_service(service)
+            if log is not None:
+                log.close()
             raise
-        drivers.started(driver)
+        drivers.started(driver, log)
         if not remote:
             drivers.watch(driver)
         driver.set_page_load_timeout(launch.startup_timeout)

@@ -169,14 +169,16 @@ class DevFrontend(CommandFrontend):
             f"after printing its URL {url}",
         )
         if not result.ok:
+            said = f"; the last answer began: {result.body!r}" if result.body else ""
             raise FrontendStartError(
                 f"the dev server printed its URL {url}, but GET {probe_url} got "
                 f"{result.describe()} within probe_timeout = {opts['probe_timeout']:g} s "
-                f"({self.launch.describe('probe_timeout')})",
+                f"({self.launch.describe('probe_timeout')}){said}",
                 phase="FRONTEND_UP",
                 component="frontend",
                 output_tail=self.output.tail(),
             )
+        self.watch_while_ready(self.process, what="the dev server", option="command", url=url)
         return url
 
     async def _unless_exited(self, awaitable: Awaitable[T], when: str) -> T:

@@ -16,7 +16,6 @@ import asyncio
 import functools
 import logging
 import ssl
-import traceback
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from liveharness import (
@@ -28,9 +27,12 @@ from liveharness import (
     ShutdownError,
     ShutdownTimeout,
     hookimpl,
+    logcapture,
 )
+from liveharness.errors import traceback_tail
 from liveharness.plugins._hypercorn_app import WatchedApp
 from liveharness.sockets import BACKLOG
+from liveharness.stacks import waiting_lines
 from liveharness.tls import QuickCloseSSLObject
 
 if TYPE_CHECKING:
@@ -87,10 +89,12 @@ class _DriverLogger(logging.Logger):
         return level >= self.getEffectiveLevel()
 
     def callHandlers(self, record: logging.LogRecord) -> None:
+        # Kept here; the capture handler on the root logger must not keep it again.
+        setattr(record, logcapture.CAPTURED, True)
         try:
             text = f"{record.levelname}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+                text += "\n" + "\n".join(traceback_tail(record.exc_info[1]))
         except Exception:  # a broken log call must not break the server
             text = f"{record.levelname}: {record.msg!r}"
         self._output.append(text)
@@ -220,15 +224,21 @@ class HypercornDriver(ServerDriver):
 
         config = self._config()
         self._settled = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(
-            serve(cast("ASGIFramework", self._app), config, shutdown_trigger=self._until_stopped),
-            name=f"liveharness hypercorn {self.launch.url}",
-        )
+
+        async def serving() -> None:
+            # What the app prints and logs in this task and those it spawns: this output.
+            logcapture.route_to(self.output)
+            await serve(
+                cast("ASGIFramework", self._app), config, shutdown_trigger=self._until_stopped
+            )
+
+        self._task = asyncio.create_task(serving(), name=f"liveharness hypercorn {self.launch.url}")
         # Settled by whichever comes first: the trigger being called (ready), or
         # hypercorn returning or raising before that (failed).
         self._task.add_done_callback(lambda _: self._settle())
         await self._settled
         if self._ready:
+            self._task.add_done_callback(self._ended)
             return
         exc = None if self._task.cancelled() else self._task.exception()
         reason = f"{type(exc).__name__}: {exc}" if exc else "it returned before serving"
@@ -259,6 +269,20 @@ class HypercornDriver(ServerDriver):
             config.certfile = launch.tls.certfile
             config.keyfile = launch.tls.keyfile
         return config
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The server task ended after startup: a crash, unless stop() asked for it."""
+        if self._stopping.is_set():
+            return
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            self.output.append(f"ERROR: hypercorn's server task raised {type(exc).__name__}: {exc}")
+            self.report_crash(f"hypercorn's server task raised {type(exc).__name__}: {exc}")
+        elif task.cancelled():
+            self.report_crash("hypercorn's server task was cancelled")
+        else:
+            # hypercorn decided to stop by itself (max_requests reached, its own trigger).
+            self.report_crash("hypercorn stopped serving on its own")
 
     def _settle(self) -> None:
         if self._settled is not None and not self._settled.done():
@@ -309,6 +333,15 @@ class HypercornDriver(ServerDriver):
         if task.cancelled():
             return
         exc = task.exception()  # also marks a failure start() reported as retrieved
+        if exc is not None and self._ready and _is_lifespan_timeout(exc):
+            lifespan = self._app.lifespan_task
+            for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):
+                self.output.append(f"WARNING: {line}")
+            message = (
+                f"the app's lifespan shutdown did not finish within shutdown_timeout = "
+                f"{self.launch.shutdown_timeout:g} s; hypercorn gave up on it"
+            )
+            raise self._error(ShutdownTimeout, message) from exc
         if exc is not None and self._ready:
             reason = f"{type(exc).__name__}: {exc}"
             self.output.append(f"ERROR: {reason}")
@@ -320,12 +353,25 @@ class HypercornDriver(ServerDriver):
                 f"{self.launch.shutdown_timeout:g} s were cancelled"
             )
             raise self._error(ShutdownTimeout, message)
+        raised = self._app.lifespan_raised
+        if raised is not None:
+            # hypercorn logs it and shuts down without lifespan, as if nothing happened.
+            message = (
+                f"the app's lifespan raised after its startup: {type(raised).__name__}: {raised}"
+            )
+            raise self._error(ShutdownError, message) from raised
 
     def _error(self, error_class: type[LifecycleErrorT], message: str) -> LifecycleErrorT:
         phase = "BACKEND_UP" if error_class is BackendStartError else "STOPPING"
         return error_class(
             message, phase=phase, component="backend", output_tail=self.output.tail()
         )
+
+
+def _is_lifespan_timeout(exc: BaseException) -> bool:
+    from hypercorn.utils import LifespanTimeoutError
+
+    return isinstance(exc, LifespanTimeoutError)
 
 
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:

@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 from liveharness import (
     BackendStartError,
     Option,
+    OutputTail,
     ServerDriver,
     ShutdownError,
     ShutdownTimeout,
     hookimpl,
     logcapture,
 )
+from liveharness.errors import traceback_tail
+from liveharness.stacks import waiting_lines
 from liveharness.tls import QuickCloseSSLObject
 
 if TYPE_CHECKING:
@@ -155,6 +158,8 @@ def _server_classes() -> tuple[type[Any], type[Any]]:
                 await asyncio.wait_for(drained(), self.config.timeout_graceful_shutdown)
             except asyncio.TimeoutError:
                 self.drain_timed_out = True
+                for line in waiting_lines(tasks, what="request cut off,"):
+                    logging.getLogger("uvicorn.error").warning(line)
                 for task in list(tasks):
                     task.cancel(msg="liveharness: shutdown_timeout exceeded")
                 for connection in list(connections):
@@ -219,6 +224,8 @@ class UvicornDriver(ServerDriver):
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._capture: contextlib.ExitStack | None = None
+        self._stopping = False
+        self._lifespan: _LifespanWatch | None = None
 
     async def start(self) -> None:
         config_class, server_class = _server_classes()
@@ -241,6 +248,11 @@ class UvicornDriver(ServerDriver):
             ssl_keyfile=self.launch.tls.keyfile if self.launch.tls else None,
         )
         config.load()
+        # Wrapped once loaded, so uvicorn has already told ASGI 2 from 3 by the app itself.
+        self._lifespan = _LifespanWatch(
+            config.loaded_app, self.output, logged=opts["lifespan"] == "on"
+        )
+        config.loaded_app = self._lifespan
         if config.ssl is not None:
             config.ssl.sslobject_class = QuickCloseSSLObject
         if not opts["access_log"]:
@@ -267,6 +279,7 @@ class UvicornDriver(ServerDriver):
         self._task.add_done_callback(task_ended)
         await settled
         if server.ready.is_set():
+            self._task.add_done_callback(self._ended)
             return
         # The server task ended before startup completed: say why, from what uvicorn logged.
         exc = self._task.exception()
@@ -297,6 +310,23 @@ class UvicornDriver(ServerDriver):
             output_tail=self.output.tail(),
         )
 
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The server task ended after startup: a crash, unless stop() asked for it."""
+        if self._stopping:
+            return
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            self.output.append("ERROR: uvicorn's server task raised")
+            self.output.append("\n".join(traceback_tail(exc)))
+            self.report_crash(f"uvicorn's server task raised {type(exc).__name__}: {exc}")
+        elif task.cancelled():
+            self.report_crash("uvicorn's server task was cancelled")
+        else:
+            # uvicorn decided to exit by itself (a request limit, an exit it was told of).
+            said = [line for line in self.output.tail(5) if line.startswith(("WARNING", "ERROR"))]
+            detail = f": {said[-1]}" if said else ""
+            self.report_crash(f"uvicorn's server stopped on its own{detail}")
+
     def _startup_reason(self) -> str:
         lines = [line for line in self.output.tail(200) if line.startswith(("ERROR", "CRITICAL"))]
         lifespan = getattr(self._server, "lifespan", None)
@@ -323,9 +353,12 @@ class UvicornDriver(ServerDriver):
 
     async def stop(self) -> None:
         task, server = self._task, self._server
+        self._stopping = True
         try:
             if task is None:
                 return
+            if task.done() and server.ready.is_set() and self.crash is not None:
+                await self._clean_up_after_crash(server)
             if not task.done() and not server.ready.is_set():
                 # Stopped while starting (a startup timeout, Ctrl-C): there is nothing to
                 # drain, so cancel the startup and the app's lifespan task with it.
@@ -339,8 +372,14 @@ class UvicornDriver(ServerDriver):
                 done, _ = await asyncio.wait({task}, timeout=2 * self.launch.shutdown_timeout)
                 if not done:
                     server.force_exit = True
+                    stuck = waiting_lines(
+                        [t for t in asyncio.all_tasks() if _is_lifespan_of(t, server)],
+                        what="lifespan shutdown",
+                    )
+                    self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
                     task.cancel()
                     await asyncio.wait({task})
+                    await _cancel_lifespan(server)
                     raise ShutdownTimeout(
                         f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
                         phase="STOPPING",
@@ -365,6 +404,16 @@ class UvicornDriver(ServerDriver):
                     component="backend",
                     output_tail=self.output.tail(),
                 )
+            raised = self._lifespan.raised if self._lifespan is not None else None
+            if raised is not None:
+                # uvicorn logs it (at INFO with lifespan "auto") and carries on as if it
+                # had shut down: an app whose lifespan shutdown raises did not shut down.
+                raise ShutdownError(
+                    f"the app's lifespan raised after its startup: {type(raised).__name__}: {raised}",
+                    phase="STOPPING",
+                    component="backend",
+                    output_tail=self.output.tail(),
+                ) from raised
             if server.drain_timed_out:
                 raise ShutdownTimeout(
                     f"requests still running after shutdown_timeout = {self.launch.shutdown_timeout:g} s "
@@ -379,21 +428,67 @@ class UvicornDriver(ServerDriver):
                 self._capture.close()
                 self._capture = None
 
+    async def _clean_up_after_crash(self, server: Any) -> None:
+        # A main loop that raised skipped uvicorn's shutdown: the listeners still accept,
+        # connections stay open, the app's lifespan waits. Run that shutdown now.
+        server.force_exit = False
+        with contextlib.suppress(Exception, asyncio.TimeoutError):
+            await asyncio.wait_for(server.shutdown(), 2 * self.launch.shutdown_timeout)
+        await _cancel_lifespan(server)
+
+
+def _is_lifespan_of(task: asyncio.Task[Any], server: Any) -> bool:
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    lifespan = getattr(server, "lifespan", None)
+    return (
+        lifespan is not None
+        and frame is not None
+        and frame.f_locals.get("self") is lifespan
+        and not task.done()
+    )
+
 
 async def _cancel_lifespan(server: Any) -> None:
     # uvicorn keeps no reference to the task running the app's lifespan; find it by the
     # lifespan object its coroutine belongs to.
-    lifespan = getattr(server, "lifespan", None)
-    if lifespan is None:
-        return
-    mine = []
-    for task in asyncio.all_tasks():
-        frame = getattr(task.get_coro(), "cr_frame", None)
-        if frame is not None and frame.f_locals.get("self") is lifespan and not task.done():
-            task.cancel()
-            mine.append(task)
+    mine = [task for task in asyncio.all_tasks() if _is_lifespan_of(task, server)]
+    for task in mine:
+        task.cancel()
     if mine:
         await asyncio.wait(mine)
+
+
+class _LifespanWatch:
+    """The loaded app, as uvicorn's lifespan calls it: notes an exception the app's
+    lifespan raises after its startup completed, which uvicorn would only log."""
+
+    def __init__(self, app: Any, output: OutputTail, *, logged: bool) -> None:
+        self.app = app
+        self.output = output
+        self.logged = logged  # uvicorn logs the traceback itself with lifespan "on"
+        self.raised: BaseException | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "lifespan.startup.complete":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started:
+                self.raised = exc
+                if not self.logged:
+                    self.output.append("ERROR: the app's lifespan raised after its startup")
+                    self.output.append("\n".join(traceback_tail(exc)))
+            raise
 
 
 @functools.cache

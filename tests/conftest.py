@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +128,12 @@ class Leftovers:
     """What a frontend test left behind: the processes it saw (grandchildren too, which
     end up reparented where the ``leaks`` check cannot see them) and temporary folders."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: Callable[[], set[int]] = set) -> None:
         self.temp_dirs = _harness_temp_dirs()
         self.processes = {p.pid for p in descendants()}
         self.seen: list[psutil.Process] = []
+        # The pids of processes that outlive a test by design (a shared browser).
+        self.shared = shared
 
     def remember_descendants(self) -> list[psutil.Process]:
         """Note the current descendants; :meth:`check` requires each to have ended."""
@@ -141,7 +143,8 @@ class Leftovers:
 
     def check(self) -> None:
         survivors = [p for p in [*self.seen, *descendants()] if alive(p)]
-        survivors = [p for p in survivors if p.pid not in self.processes]
+        shared = self.shared()
+        survivors = [p for p in survivors if p.pid not in self.processes | shared]
         for process in survivors:  # do not let one failure leak into the next tests
             with contextlib.suppress(psutil.Error, OSError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -320,6 +323,15 @@ def browser_leaks() -> Iterator[None]:
     assert not extra_threads, f"threads left running: {extra_threads}"
     assert not extra_fds, f"file descriptors left open: {extra_fds}"
     assert not extra, f"processes left running: {extra}"
+
+
+@pytest.fixture
+def browser_leftovers(browser_leaks: None) -> Iterator[Leftovers]:
+    """As ``leftovers``, for tests of shared browsers: the processes of the shared
+    Playwright driver and its browsers are not leftovers (see ``browser_leaks``)."""
+    tracker = Leftovers(shared=shared_browser_processes)
+    yield tracker
+    tracker.check()
 
 
 # The app the pytest plugin's inner suites serve: a page that logs to its console, the

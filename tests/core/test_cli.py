@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import liveharness
-from conftest import port_refuses
+from conftest import alive, port_refuses
 from liveharness import Harness
 from liveharness.demo import HELLO, DemoApp
 
@@ -362,8 +362,6 @@ def test_ctrl_c_while_the_frontend_starts_ends_its_process(
 
 def alive_pid(pid: int) -> bool:
     import psutil
-
-    from conftest import alive
 
     try:
         return alive(psutil.Process(pid))

@@ -383,3 +383,32 @@ async def test_probe_retries_until_the_server_answers() -> None:
     assert result.status == 204
     assert result.attempts > 1
     assert psutil.Process().children() == []
+
+
+@pytest.mark.asyncio
+async def test_probe_keeps_the_start_of_an_error_page() -> None:
+    # Chunked, with markup: the excerpt is the page's text, from its first chunk.
+    from liveharness.probe import probe_until_ok
+
+    page = (
+        b"<!doctype html><html><head><style>body { color: red }</style></head>"
+        b"<body><h1>Build failed</h1><pre>src/App.tsx: &lt;App&gt; is not defined</pre>"
+    )
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        writer.write(b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n" % (len(page), page))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await probe_until_ok(f"http://127.0.0.1:{port}/", timeout=0.05)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert not result.ok
+    assert result.status == 503
+    assert result.body == "Build failed src/App.tsx: <App> is not defined"

@@ -4,7 +4,9 @@ Each fault test causes a fault for real and hands the outcome to :class:`FaultCh
 which asserts what the issue asks of every fault: the specific error type, the phase
 and the component named, the component's output tail included, found by the fault and
 not by a timeout, and nothing left afterwards (threads, file descriptors, processes,
-temporary folders, the listening port, the test loop's tasks).
+temporary folders, the listening port, the test loop's tasks). Browser faults use the
+``browser_fault`` fixture, for which the shared Playwright driver and its browser,
+which outlive a harness by design, are not leftovers.
 
 How long each fault took to surface is not asserted (the machines are shared and
 noisy); it is recorded and printed at the end of the run as the fault table::
@@ -34,10 +36,15 @@ GENEROUS = {"startup_timeout": 30.0, "shutdown_timeout": 30.0}
 
 @dataclass
 class Outcome:
-    """One fault as observed: shown in the fault table at the end of the run."""
+    """One fault as observed: shown in the fault table at the end of the run.
+
+    Words only: the error itself would keep its traceback's frames, and with them the
+    objects (a WebDriver and its connection) the leak checks require to be gone.
+    """
 
     fault: str
-    error: BaseException
+    error: str
+    where: str
     seconds: float
 
 
@@ -96,28 +103,36 @@ class FaultCheck:
         self,
         action: Callable[[], Any],
         harness: Harness,
-        error: type[LifecycleError],
+        error: type[Exception],
         *,
-        phase: str,
-        component: str,
+        phase: str | None,
+        component: str | None,
         output: str | None = None,
         timeout: bool = False,
         since: float | None = None,
-    ) -> LifecycleError:
+        stopped: bool = True,
+    ) -> Any:
         """``action()`` (a stop, a browser call, ...) raises ``error``; ``since`` is when
-        the fault was caused (``time.perf_counter()``), default: when ``action`` is called."""
+        the fault was caused (``time.perf_counter()``), default: when ``action`` is called.
+
+        ``phase`` and ``component`` are ``None`` for an error that is not a
+        :class:`LifecycleError` (``BrowserNotFound`` is a usage error); ``stopped=False``
+        for an error after which the harness stays READY (``harness.browser()``'s).
+        """
         began = time.perf_counter() if since is None else since
         with pytest.raises(error) as caught:
             action()
-        return self.check(harness, caught.value, began, error, phase, component, output, timeout)
+        return self.check(
+            harness, caught.value, began, error, phase, component, output, timeout, stopped
+        )
 
     async def araises(
         self,
         action: Callable[[], Awaitable[Any]],
         harness: Harness,
-        error: type[LifecycleError],
+        error: type[Exception],
         **expected: Any,
-    ) -> LifecycleError:
+    ) -> Any:
         """As :meth:`raises`, awaiting ``action()``."""
         since = expected.pop("since", None)
         began = time.perf_counter() if since is None else since
@@ -128,21 +143,28 @@ class FaultCheck:
     def check(
         self,
         harness: Harness,
-        found: LifecycleError,
+        found: Any,
         began: float,
-        error: type[LifecycleError],
-        phase: str,
-        component: str,
+        error: type[Exception],
+        phase: str | None,
+        component: str | None,
         output: str | None = None,
         timeout: bool = False,
-    ) -> LifecycleError:
+        stopped: bool = True,
+    ) -> Any:
         seconds = time.perf_counter() - began
-        _OUTCOMES.append(Outcome(self.name, found, seconds))
+        where = f"{getattr(found, 'phase', '?')}/{getattr(found, 'component', '?')}"
+        _OUTCOMES.append(Outcome(self.name, type(found).__name__, where, seconds))
         assert isinstance(found, error), f"{type(found).__name__} is not a {error.__name__}"
-        assert found.phase == phase, f"phase {found.phase!r}, expected {phase!r}\n{found}"
-        assert component in found.component, (
-            f"component {found.component!r} does not name {component!r}\n{found}"
-        )
+        if phase is None or component is None:
+            assert not isinstance(found, LifecycleError), (
+                f"phase and component not checked: {found}"
+            )
+        else:
+            assert found.phase == phase, f"phase {found.phase!r}, expected {phase!r}\n{found}"
+            assert component in found.component, (
+                f"component {found.component!r} does not name {component!r}\n{found}"
+            )
         if not timeout:
             # Found by the fault itself: not by a timeout, of which there are none
             # shorter than GENEROUS, so the error came long before any could expire.
@@ -152,6 +174,9 @@ class FaultCheck:
             tail = "\n".join(found.output_tail)
             assert output in tail, f"{output!r} not in the output tail:\n{tail}\n---\n{found}"
             assert output in str(found), f"the message does not show the output tail:\n{found}"
+        if not stopped:
+            assert harness.state is State.READY, harness.state
+            return found
         assert harness.state in (State.STOPPED, State.FAILED), harness.state
         with_url = harness._backend.url  # the port the harness bound, if any
         if with_url is not None:
@@ -159,15 +184,44 @@ class FaultCheck:
         return found
 
 
+def _nothing_listening() -> None:
+    listening = [
+        c for c in psutil.Process().net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    ]
+    assert not listening, f"sockets still listening: {listening}"
+
+
 @pytest.fixture
 def fault(request: pytest.FixtureRequest, leftovers: Any) -> Iterator[FaultCheck]:
     """The fault matrix's checks; with ``leftovers``, nothing may be left afterwards:
     threads, file descriptors, processes (reparented ones too), temporary folders."""
     yield FaultCheck(request)
-    listening = [
-        c for c in psutil.Process().net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
-    ]
-    assert not listening, f"sockets still listening: {listening}"
+    _nothing_listening()
+
+
+@pytest.fixture(scope="module")
+def shared_playwright_started() -> Iterator[None]:
+    """This thread's shared Playwright driver and browser, started before the first
+    test's leak check (they outlive a harness by design) and closed after the module."""
+    from liveharness.demo import DemoApp
+    from liveharness.plugins.browser_playwright import close_shared_browsers
+
+    with Harness(app=DemoApp(), browser="playwright") as h:
+        h.browser()
+    yield
+    close_shared_browsers()
+
+
+@pytest.fixture
+def browser_fault(
+    request: pytest.FixtureRequest, shared_playwright_started: None, browser_leftovers: Any
+) -> Iterator[FaultCheck]:
+    """As ``fault``, for browser faults: with ``browser_leftovers``, the processes of the
+    shared Playwright driver and its browsers are not leftovers (they outlive a harness
+    by design); every other thread, file descriptor, process, temporary folder and
+    listening socket is."""
+    yield FaultCheck(request)
+    _nothing_listening()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -176,8 +230,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     write = terminalreporter.write_line
     terminalreporter.section("fault table: time from the fault to the error")
     for outcome in _OUTCOMES:
-        error = outcome.error
-        where = f"{getattr(error, 'phase', '?')}/{getattr(error, 'component', '?')}"
         write(
-            f"{outcome.seconds * 1000:9.1f} ms  {type(error).__name__:22} {where:28} {outcome.fault}"
+            f"{outcome.seconds * 1000:9.1f} ms  {outcome.error:22} {outcome.where:28} {outcome.fault}"
         )

@@ -16,7 +16,6 @@ too), listening port, temporary folder, asyncio task.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import shutil
@@ -33,30 +32,12 @@ from typing import Any
 import psutil
 import pytest
 
+from conftest import FAKE_DEVSERVER, Leftovers, alive, descendants, fake_devserver, hello_app
 from liveharness import Harness, State, hookimpl
 from liveharness.testing import http_get, port_refuses
 
 pytestmark = pytest.mark.usefixtures("leftovers")
 
-
-def _shared_test_helpers() -> Any:
-    """tests/conftest.py: here the name ``conftest`` is tests/reliability/conftest.py."""
-    path = Path(__file__).parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("liveharness_tests_conftest", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_helpers = _shared_test_helpers()
-FAKE_DEVSERVER: str = _helpers.FAKE_DEVSERVER
-Leftovers = _helpers.Leftovers
-alive = _helpers.alive
-descendants = _helpers.descendants
-fake_devserver = _helpers.fake_devserver
-hello_app = _helpers.hello_app
 
 MAIN = threading.main_thread().ident
 TESTS = Path(__file__).parents[1]

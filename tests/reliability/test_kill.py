@@ -8,7 +8,6 @@ Playwright's driver, which ends with its browser when its pipe closes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,24 +15,11 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-
-def _shared_test_helpers() -> Any:
-    """tests/conftest.py: here the name ``conftest`` is tests/reliability/conftest.py."""
-    path = Path(__file__).parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("liveharness_tests_conftest", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-alive = _shared_test_helpers().alive
+from conftest import alive
 
 # How long the processes get to end once the owner is killed: the watchdog's grace
 # (shutdown_timeout, 10 s by default; these end on SIGTERM at once) and its SIGKILL
