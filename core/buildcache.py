@@ -82,6 +82,12 @@ def output_fingerprint(folder: Path) -> str | None:
     return digest.hexdigest()
 
 
+def _make_cache_folder(folder: Path) -> None:
+    """Create the build cache's folder for this user only, whatever the umask (its
+    parents, such as ``node_modules``, are the project's and keep theirs)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 class BuildStamp:
     """The record of the last successful build of one output folder.
 
@@ -103,9 +109,15 @@ class BuildStamp:
 
     def record(self, key: str, output: Path) -> None:
         """Record a successful build of ``output`` from inputs ``key`` (atomically)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_cache_folder(self.path.parent)
         partial = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"inputs": key, "output": output_fingerprint(output)}))
+        # One left by a process that died with this pid would keep its own mode.
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        record = json.dumps({"inputs": key, "output": output_fingerprint(output)})
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(record)
         os.replace(partial, self.path)
 
     def forget(self) -> None:
@@ -123,7 +135,7 @@ async def build_lock(path: Path, timeout: float) -> AsyncIterator[None]:
 
     :raises TimeoutError: the lock was not free within ``timeout`` seconds.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_cache_folder(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ import ast
 import hashlib
 import importlib
 import inspect
+import os
 import shutil
 import sys
 import tempfile
@@ -120,7 +121,10 @@ def write_app_source(app_source: Callable[..., Any] | str, app_name: str = "app"
     module = f"liveharness_inline_{digest}"
     # mkdtemp makes the folder readable by this user only (0o700).
     folder = tempfile.mkdtemp(prefix="liveharness-app-")
-    Path(folder, f"{module}.py").write_text(source)
+    # Private whatever the umask: an app's source can hold credentials.
+    descriptor = os.open(Path(folder, f"{module}.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(source)
     sys.path.insert(0, folder)
     importlib.invalidate_caches()
     return InlineApp(spec=f"{module}:{app_name}", folder=folder, module=module)

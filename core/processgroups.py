@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -12,6 +13,11 @@ from .processes import ChildProcess, end_process_tree
 from .watchdog import Watchdog
 
 __all__ = ["ProcessGroups"]
+
+
+def _private_file(path: str, flags: int) -> int:
+    """``open()``'s opener for a file only this user may read, should it be created."""
+    return os.open(path, flags, 0o600)
 
 
 class ProcessGroups:
@@ -64,8 +70,11 @@ class ProcessGroups:
         if self._log is None and self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             # Line-buffered: the log is complete up to the last line even if the test
-            # process dies, which is when it is read.
-            self._log = self.log_path.open("a", encoding="utf-8", buffering=1)
+            # process dies, which is when it is read. Created readable by this user only,
+            # whatever the umask: a dev server's output can show tokens and env values.
+            self._log = open(  # noqa: SIM115 - closed by close()
+                self.log_path, "a", encoding="utf-8", buffering=1, opener=_private_file
+            )
         if self._watchdog is None and self._use_watchdog:
             # Started before the first command, so it is there from the command's first
             # instant; its own start-up overlaps the command's.

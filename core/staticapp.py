@@ -72,8 +72,9 @@ class StaticFiles:
       (a client-side route such as ``/orders/42``) gets ``index.html`` with status 200;
     - otherwise a missing file gets ``not_found_page`` (a file under ``root``) or a
       plain text body, with status 404;
-    - a path with a ``..`` segment, a NUL byte or a backslash, or that resolves (through
-      symlinks) to somewhere outside ``root``, is a 404 and never falls back.
+    - a path with a ``..`` segment, a NUL byte, a backslash or a character no file name
+      can hold, or that resolves (through symlinks) to somewhere outside ``root``, is a
+      404 and never falls back.
 
     :param root: the folder to serve; resolved once, so a symlinked root is fine.
     """
@@ -93,6 +94,10 @@ class StaticFiles:
         that tries to leave the root.
         """
         if "\x00" in path or "\\" in path:
+            return None, False
+        try:
+            os.fsencode(path)
+        except UnicodeEncodeError:  # a lone surrogate: no file can have that name
             return None, False
         segments = [segment for segment in path.split("/") if segment not in ("", ".")]
         if ".." in segments:

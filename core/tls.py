@@ -87,12 +87,14 @@ class TLSSetup:
         ca_path = folder / "ca.pem"
         cert_path = folder / "cert.pem"
         key_path = folder / "key.pem"
+        # Each file is created private (whatever the umask) before trustme writes it,
+        # which keeps the mode of a file that exists.
+        for path in (ca_path, cert_path, key_path):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         authority.cert_pem.write_to_path(str(ca_path))
         identity.cert_chain_pems[0].write_to_path(str(cert_path))
         for extra in identity.cert_chain_pems[1:]:
             extra.write_to_path(str(cert_path), append=True)
-        # The key is created private before it is written.
-        os.close(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         identity.private_key_pem.write_to_path(str(key_path))
         return TLSFiles(str(cert_path), str(key_path), str(ca_path))
 
