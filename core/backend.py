@@ -197,7 +197,7 @@ class Backend:
                 cause = exc.__cause__
                 # Where in the app's code it failed; a module that is not there at all
                 # has no such place, and its message says everything.
-                where = traceback_tail(cause) if _in_app_code(cause) else []
+                where = traceback_tail(cause) if cause is not None and _in_app_code(cause) else []
                 exc.output_tail = (*self.app_output.tail(), *where)
             raise
 

@@ -268,24 +268,29 @@ class HarnessBrowsers:
     def close_here(self, session: BrowserSession, *, stopping: bool) -> None:
         """Close a sync session on this thread: plugins first, then the driver."""
         failures: list[BaseException] = []
-        self._closing_hook(session, failures)
         try:
-            session.close(stopping=stopping)
+            self._closing_hook(session, failures)
         finally:
-            session.closed = True
-            self.forget(session)
+            # Closed even when a hook was interrupted (Ctrl-C lands on this thread).
+            try:
+                session.close(stopping=stopping)
+            finally:
+                session.closed = True
+                self.forget(session)
         if failures:
             raise failures[0]
 
     async def aclose_here(self, session: BrowserSession, *, stopping: bool) -> None:
         """Close an async session in this loop: plugins first, then the driver."""
         failures: list[BaseException] = []
-        self._closing_hook(session, failures)
         try:
-            await session.aclose(stopping=stopping)
+            self._closing_hook(session, failures)
         finally:
-            session.closed = True
-            self.forget(session)
+            try:
+                await session.aclose(stopping=stopping)
+            finally:
+                session.closed = True
+                self.forget(session)
         if failures:
             raise failures[0]
 

@@ -136,7 +136,7 @@ class Harness:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
-        self._stop_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[list[BaseException]] | None = None
         self._stop_requested = False
         self._failed_phase = State.BACKEND_UP.name
         self._sync_lock = threading.RLock()
@@ -273,7 +273,7 @@ class Harness:
         if self._state in (State.STOPPED, State.FAILED):
             return
         if self._stop_task is not None:
-            await asyncio.shield(self._stop_task)
+            _raise_stop_failures(await asyncio.shield(self._stop_task))
             return
         if self._start_task is not None and self._start_task is not asyncio.current_task():
             # Stopping while starting: cancel the start, which undoes what it began.
@@ -286,11 +286,20 @@ class Harness:
                 # waiting); mark it retrieved so asyncio does not log it at exit.
                 start_task.exception()
             return
-        self._stop_task = asyncio.current_task()
+        # In a task of its own, so it runs to its end even if the caller is cancelled
+        # meanwhile (Ctrl-C under asyncio.run cancels the main task): what was started is
+        # still undone before the cancellation propagates. A second cancellation cuts it short.
+        stop = self._stop_task = asyncio.ensure_future(self._stop(State.STOPPED))
         try:
-            await self._stop(State.STOPPED)
+            failures = await asyncio.shield(stop)
+        except asyncio.CancelledError as exc:
+            for failure in await stop:
+                if hasattr(exc, "add_note"):  # Python 3.11+
+                    exc.add_note(f"while stopping: {type(failure).__name__}: {failure}")
+            raise
         finally:
             self._stop_task = None
+        _raise_stop_failures(failures)
 
     async def __aenter__(self) -> Harness:
         return await self.astart()
@@ -703,6 +712,8 @@ class Harness:
                 await step()
             except asyncio.CancelledError:
                 raise
+            except (KeyboardInterrupt, SystemExit) as exc:
+                failures.append(exc)  # raised once every step has run (_raise_stop_failures)
             except Exception as exc:
                 if not isinstance(exc, LifecycleError):
                     wrapped = ShutdownError(
@@ -718,17 +729,21 @@ class Harness:
         failures: list[BaseException] = []
         try:
             self._enter(State.STOPPING)
-        except ShutdownError as exc:
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
             failures.append(exc)
         # Browsers first, so no late request or event reaches a dying frontend or backend.
-        failures.extend(await self._browsers.aclose_all(self._caller))
+        try:
+            failures.extend(await self._browsers.aclose_all(self._caller))
+        except (KeyboardInterrupt, SystemExit) as exc:
+            failures.append(exc)
         failures.extend(await self._run_undo())
         try:
             self._enter(final)
-        except ShutdownError as exc:
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
             failures.append(exc)
-        if failures and final is State.STOPPED:
-            raise _aggregate(failures)
+        # A KeyboardInterrupt raised by a hook or a driver while stopping does not cut
+        # the stop short: it is returned with the failures, and raised by the caller
+        # (not here: raised in a task of its own, asyncio would let it out of the loop).
         return failures
 
     async def _fail_start(self, exc: BaseException) -> None:
@@ -742,8 +757,19 @@ class Harness:
         except asyncio.CancelledError:
             failures = await undo
         for failure in failures:
-            if hasattr(exc, "add_note"):
+            if isinstance(failure, (KeyboardInterrupt, SystemExit)):
+                raise failure from exc  # interrupted while undoing: the interrupt wins
+            if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(f"while undoing the start: {type(failure).__name__}: {failure}")
+
+
+def _raise_stop_failures(failures: Sequence[BaseException]) -> None:
+    """Raise what stopping returned: an interrupt first, else one :class:`ShutdownError`."""
+    for failure in failures:
+        if isinstance(failure, (KeyboardInterrupt, SystemExit)):
+            raise failure
+    if failures:
+        raise _aggregate(failures)
 
 
 def _aggregate(failures: Sequence[BaseException]) -> ShutdownError:

@@ -23,6 +23,10 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        # Set as the thread's last act. Waited on rather than join(): on Python < 3.13
+        # a join() interrupted by Ctrl-C marks a thread that still runs as ended, so
+        # joining again returns at once (CPython gh-90882).
+        self._finished = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -47,15 +51,16 @@ class LoopThread:
             finally:
                 asyncio.set_event_loop(None)
                 loop.close()
+                self._finished.set()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T | _Raised]:
+        return asyncio.run_coroutine_threadsafe(_carried(coro), self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and return its result; cancel it if the wait is interrupted."""
         future = self.submit(coro)
         try:
-            return future.result()
+            return _outcome(future)
         except BaseException:
             # KeyboardInterrupt (or any other interruption of this thread's wait):
             # do not leave the coroutine running behind the caller's back.
@@ -72,19 +77,55 @@ class LoopThread:
         :param serve: run the calls ``coro`` sends to this (the calling) thread meanwhile.
         """
 
-        async def then_stop() -> T:
+        first: list[asyncio.Task[T | _Raised]] = []
+        failed: list[Exception] = []  # how ``coro`` failed, whichever future reports it
+
+        async def then_stop() -> T | _Raised:
             # Registered after run_coroutine_threadsafe's own callback, so the result
             # reaches the caller's future before the loop stops.
             task = asyncio.current_task()
             assert task is not None
             task.add_done_callback(lambda _: self.loop.stop())
-            return await coro
+            if first:
+                # Submitted again after a Ctrl-C that landed inside submit(), once it had
+                # been scheduled: that first one runs ``coro``; wait for it.
+                return await asyncio.shield(first[0])
+            first.append(task)  # the _carried() task running this
+            try:
+                return await coro
+            except Exception as exc:
+                failed.append(exc)
+                raise
 
-        future = self.submit(then_stop())
-        if serve is not None:
-            serve.serve(future)
-        self._thread.join()
-        return future.result()
+        future: concurrent.futures.Future[T | _Raised | _Raised] | None = None
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                if future is None:
+                    try:
+                        future = self.submit(then_stop())
+                    except RuntimeError:  # the loop is closed: a first submission ran
+                        assert interrupted is not None
+                        self._join()
+                        break
+                if serve is not None and not future.done():
+                    serve.serve(future)
+                self._join()
+                break
+            except KeyboardInterrupt as exc:
+                # Ctrl-C while stopping: the stop goes on, and is waited for, so nothing
+                # runs on behind the caller's back; then the interrupt propagates. A
+                # second Ctrl-C stops waiting (the stop finishes in this daemon thread).
+                if interrupted is not None:
+                    raise
+                interrupted = exc
+        if interrupted is not None:
+            for error in failed:
+                if hasattr(interrupted, "add_note"):  # Python 3.11+
+                    interrupted.add_note(f"while stopping: {type(error).__name__}: {error}")
+            raise interrupted
+        assert future is not None
+        return _outcome(future)
 
     def close(self) -> None:
         """Stop the loop, cancel what is left on it, and join the thread."""
@@ -92,7 +133,34 @@ class LoopThread:
             with contextlib.suppress(RuntimeError):  # the loop is already closed
                 self.loop.call_soon_threadsafe(self.loop.stop)
             if self._thread is not threading.current_thread():
-                self._thread.join()
+                self._join()
+
+    def _join(self) -> None:
+        self._finished.wait()
+        self._thread.join()  # it has finished its work; this takes microseconds
+
+
+class _Raised:
+    """A KeyboardInterrupt or SystemExit a coroutine on the loop raised, carried as a result."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def _carried(coro: Coroutine[Any, Any, T]) -> T | _Raised:
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # asyncio lets these out of the loop, which would end the loop thread with a
+        # traceback and lose them; the thread waiting for this coroutine raises them.
+        return _Raised(exc)
+
+
+def _outcome(future: concurrent.futures.Future[T | _Raised]) -> T:
+    result = future.result()
+    if isinstance(result, _Raised):
+        raise result.error
+    return result
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -135,7 +203,13 @@ class CallerThread:
         return await future
 
     def serve(self, done: concurrent.futures.Future[Any]) -> None:
-        """Run the calls sent here until ``done`` completes."""
+        """Run the calls sent here until ``done`` completes.
+
+        Interrupted (Ctrl-C), it fails the call it was running and what is queued, and
+        raises; it may be called again to go on serving.
+        """
+        with self._lock:
+            self._open = True
         done.add_done_callback(lambda _: self._work.put(None))
         try:
             while (item := self._work.get()) is not None:
@@ -144,6 +218,11 @@ class CallerThread:
                     result = function()
                 except Exception as exc:
                     self._loop.call_soon_threadsafe(_settle, future, None, exc)
+                except BaseException:
+                    # The coroutine waiting for this call must not wait forever.
+                    error = RuntimeError(f"{self.thread.name} was interrupted while stopping")
+                    self._loop.call_soon_threadsafe(_settle, future, None, error)
+                    raise
                 else:
                     self._loop.call_soon_threadsafe(_settle, future, result, None)
         finally:

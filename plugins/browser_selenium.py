@@ -18,7 +18,10 @@ itself when the pipe to this process closes.)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -256,6 +259,9 @@ class SeleniumDriver(BrowserDriver):
         except WebDriverException as exc:
             drivers.quit(driver)
             raise BrowserStartError(f"{description} did not load {launch.url}: {exc.msg}") from exc
+        except BaseException:  # interrupted (Ctrl-C) while loading
+            drivers.quit(driver)
+            raise
         return SeleniumSession(
             driver,
             key=key,
@@ -290,6 +296,7 @@ class SeleniumDriver(BrowserDriver):
             binary = found.path
             description = f"{name} at {found.path} (through {found_driver.path})"
         browser_options = _browser_options(launch, binary)
+        service: Any = None
         # The local driver's output, and with --enable-chrome-logs the browser's: what a
         # browser that does not start, or crashes, said. Unnamed, so nothing is left on
         # disk; closed when the driver quits (it outlives this call).
@@ -332,8 +339,28 @@ class SeleniumDriver(BrowserDriver):
             raise BrowserStartError(
                 f"{description} did not start: {first}", output_tail=said or rest[-30:]
             ) from exc
+        except BaseException:
+            # Interrupted (Ctrl-C) while the WebDriver or its session started: Selenium
+            # cleans up after an Exception only, and there is no driver to quit yet.
+            if service is not None:
+                _end_service(service)
+            if log is not None:
+                log.close()
+            raise
         drivers.started(driver, log)
         if not remote:
             drivers.watch(driver)
         driver.set_page_load_timeout(launch.startup_timeout)
         return driver, description
+
+
+def _end_service(service: Any) -> None:
+    """End a local WebDriver's process group (the browser it started is in it)."""
+    process = getattr(service, "process", None)
+    if process is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    # Its own bookkeeping: pipes closed, the process reaped; nothing answers any more.
+    with contextlib.suppress(Exception):
+        service.stop()
