@@ -93,6 +93,13 @@ class SharedBrowser:
     def alive(self) -> bool:
         return not self.lost and bool(self.browser.is_connected())
 
+    def cancel_prepared(self) -> None:
+        """Give up the pages being prepared: the browser died, and a request it had not
+        answered when killed (``new_context``) may never be answered."""
+        for task in self.prepared.values():
+            task.cancel()
+        self.prepared.clear()
+
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
     # A prepared page nobody took may have failed (its browser closed); that is fine.
@@ -114,6 +121,7 @@ class _Host:
         if shared is not None and not shared.alive:
             # It crashed or was killed: forget it, so the next page gets a new one.
             del self.browsers[key]
+            shared.cancel_prepared()
             return None
         return shared
 
@@ -225,10 +233,19 @@ class SyncHost(_Host):
     def close(self) -> None:
         """Close every browser and stop the driver; on this host's thread."""
         if not self.dead:
+            for shared in self.browsers.values():
+                if not shared.alive:
+                    shared.cancel_prepared()
             if self.background:
-                # Let preparations finish rather than leave them pending on a closing loop.
+                # Let preparations finish rather than leave them pending on a closing loop;
+                # within a bound, as a browser may never answer what it was asked.
+                pending = list(self.background)
                 with contextlib.suppress(Exception):
-                    self.wait(asyncio.gather(*self.background, return_exceptions=True))
+                    self.wait(asyncio.wait(pending, timeout=EXIT_GRACE))
+                for task in pending:
+                    task.cancel()
+                with contextlib.suppress(Exception):
+                    self.wait(asyncio.gather(*pending, return_exceptions=True))
             for shared in list(self.browsers.values()):
                 shared.closing = True
                 with contextlib.suppress(Exception):

@@ -143,9 +143,13 @@ class Leftovers:
         return found
 
     def check(self) -> None:
-        survivors = [p for p in [*self.seen, *descendants()] if alive(p)]
+        # A shared browser starts and ends renderers at any time (a page it prepares
+        # ahead): its processes are read before and after the survivors, and a survivor
+        # must still be alive after both.
         shared = self.shared()
-        survivors = [p for p in survivors if p.pid not in self.processes | shared]
+        survivors = [p for p in [*self.seen, *descendants()] if alive(p)]
+        shared |= self.shared()
+        survivors = [p for p in survivors if p.pid not in self.processes | shared and alive(p)]
         for process in survivors:  # do not let one failure leak into the next tests
             with contextlib.suppress(psutil.Error, OSError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -321,8 +325,11 @@ def browser_leaks() -> Iterator[None]:
     gc.collect()
     extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
     extra_fds = {fd: target for fd, target in fds().items() if descriptors.get(fd) != target}
+    # Read before and after: a shared browser starts and ends renderers at any time.
     shared = shared_browser_processes()
     extra = [p for p in descendants() if p.pid not in children and p.pid not in shared]
+    shared |= shared_browser_processes()
+    extra = [p for p in extra if p.pid not in shared and alive(p)]
     assert not extra_threads, f"threads left running: {extra_threads}"
     assert not extra_fds, f"file descriptors left open: {extra_fds}"
     assert not extra, f"processes left running: {extra}"

@@ -326,7 +326,10 @@ def test_headed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_browser_crash_mid_test_is_reported_and_the_harness_still_stops() -> None:
     h = harness().start()
-    page = h.browser()
+    h.close_browser(h.browser())
+    page = h.browser()  # a second page: the next one is prepared from here on
+    (preparing,) = prepared_for(h.url)
+    page.evaluate("1")  # lets the preparation send its first request; killed before it is answered
     (driver,) = hosts.sync_host().drivers
     browser_main = [p for p in driver.children() if "chrom" in p.name() or "shell" in p.name()]
     assert browser_main
@@ -341,6 +344,9 @@ def test_a_browser_crash_mid_test_is_reported_and_the_harness_still_stops() -> N
     # The next harness gets a new browser.
     with harness() as again:
         again.browser().click("#hello")
+    # What the dead browser was asked may never be answered: the preparation is given
+    # up, not left pending (closing the shared browsers would wait for it).
+    assert preparing.done()
 
 
 def test_stopping_from_another_thread_reports_the_page_it_cannot_close() -> None:
