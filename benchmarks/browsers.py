@@ -32,8 +32,8 @@ Variants:
     during the previous test; only the navigation is left.
 ``pw-new-harness`` / ``pw-new-harness-same-port``
     A new ``Harness`` per test (started and stopped inside the cycle, not timed), with
-    pre-warming on: on a free port the URL changes every test, so the page prepared
-    with the previous URL as ``base_url`` cannot be used; on one fixed port it can.
+    pre-warming on: on a free port the URL changes every test, and the page is prepared
+    for the port reserved for the next harness; on one fixed port, for that port.
 ``se-fresh``
     ``harness.browser(driver="selenium")``: a new chromedriver and Chromium per test;
     released with ``quit()``.

@@ -32,7 +32,7 @@ from .errors import (
     traceback_tail,
 )
 from .lifecycle import State, start_within
-from .sockets import bind_listening_socket, url_host
+from .sockets import bind_listening_socket, take_reserved_socket, url_host
 from .stacks import waiting_lines
 
 if TYPE_CHECKING:
@@ -101,7 +101,10 @@ class Backend:
     def bind(self) -> str:
         """Bind the listening socket; return the URL. A busy port fails before any app code runs."""
         config = self.config
-        self.sock = bind_listening_socket(
+        # A free port may have been chosen ahead, by a browser driver preparing a page
+        # for this backend's URL while the previous test ran.
+        reserved = take_reserved_socket(config.host) if config.port == 0 else None
+        self.sock = reserved or bind_listening_socket(
             config.host, config.port, source=str(config.source_of("port"))
         )
         scheme = "https" if self.tls else "http"

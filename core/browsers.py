@@ -26,6 +26,7 @@ from .errors import (
 from .lifecycle import State
 from .loopthread import CallerThread, run_in_thread
 from .pluginloader import plugin_of_traceback
+from .sockets import reserve_free_port, url_host
 
 if TYPE_CHECKING:
     import pluggy
@@ -55,8 +56,12 @@ class BrowserHost(Protocol):
 class HarnessBrowsers:
     """The browsers one harness opened, and the rules for opening and closing them."""
 
-    def __init__(self, harness: BrowserHost) -> None:
+    def __init__(self, harness: BrowserHost, *, binds_backend: bool = False) -> None:
+        """:param binds_backend: ``harness`` binds its backend's socket from its
+        configuration (a :class:`~liveharness.Harness`), so the port of the next one
+        on a free port can be reserved ahead (see :attr:`BrowserLaunch.reserve_next_url`)."""
         self._harness = harness
+        self._binds_backend = binds_backend
         self._drivers: dict[str, BrowserDriver] = {}
         self._sessions: list[BrowserSession] = []
         self._lock = threading.Lock()
@@ -158,8 +163,19 @@ class HarnessBrowsers:
             # A frontend's URL may change from harness to harness whatever the port.
             url_is_fixed=config.port != 0 and config.frontend is None,
             throwaway_certificate=bool(config.tls) and config.tls_certfile is None,
+            reserve_next_url=(
+                self._reserve_next_url
+                if self._binds_backend and config.port == 0 and config.frontend is None
+                else None
+            ),
         )
         return driver, launch
+
+    def _reserve_next_url(self) -> str:
+        """The URL of the next harness on a free port of this host, its port held until then."""
+        config = self._harness.config
+        port = reserve_free_port(config.host)
+        return f"{'https' if config.tls else 'http'}://{url_host(config.host)}:{port}"
 
     def _driver_options(
         self, name: str, overrides: Mapping[str, Any], call: str = "browser"

@@ -350,6 +350,10 @@ class BrowserLaunch:
         port is configured), so what is prepared for this URL may serve it too.
     :param throwaway_certificate: the harness serves HTTPS with a certificate from its
         own throwaway authority, which no browser trusts: accept it.
+    :param reserve_next_url: for a harness whose URL is its backend's on a free port,
+        a callable that chooses now the port the next such harness in this process
+        will get (held until that harness binds it) and returns that harness's URL, so
+        a page can be prepared for it while this one's test runs; None otherwise.
     """
 
     harness: str
@@ -362,6 +366,7 @@ class BrowserLaunch:
     shutdown_timeout: float
     url_is_fixed: bool = False
     throwaway_certificate: bool = False
+    reserve_next_url: Callable[[], str] | None = None
 
     def source(self, key: str) -> str:
         return self.sources.get(key, "the default")

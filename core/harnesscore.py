@@ -97,7 +97,7 @@ class HarnessCore:
             check_worker_app(config, has_source=app_source is not None)
         self._frontend_info, self._frontend_options = select_frontend(config, self.registry)
         # Checks the browser driver and its options now, like every other configuration value.
-        self._browsers = HarnessBrowsers(self)
+        self._browsers = HarnessBrowsers(self, binds_backend=True)
         self._caller: CallerThread | None = None
 
         self.timeline = Timeline()

@@ -79,6 +79,10 @@ class SharedBrowser:
         self.closing = False
         self.lost = False
         self.prepared: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        #: The URL reserved for the next harness on a free port, when a page of one was
+        #: last handed out here; and whether the one before reached such a harness.
+        self.next_url: str | None = None
+        self.next_url_reached = True
         browser.on("disconnected", self._disconnected)
 
     def _disconnected(self, *_: Any) -> None:

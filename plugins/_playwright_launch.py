@@ -81,8 +81,9 @@ OPTIONS = (
         "prewarm",
         bool,
         True,
-        "Prepare the next context and page in the background after handing one out; "
-        "it is used by the next page with the same context options, base URL included.",
+        "Prepare the next context and page in the background after handing one out (on a "
+        "free port, the first for the next harness, whose port is held ahead); it is used "
+        "by the next page with the same context options, base URL included.",
     ),
     Option(
         "connect",

@@ -22,6 +22,7 @@ from liveharness import (
     BrowserLaunch,
     BrowserSession,
     BrowserStartError,
+    LiveHarnessError,
     Owner,
     UsageError,
     hookimpl,
@@ -195,17 +196,37 @@ class PlaywrightDriver(BrowserDriver):
         self._users: collections.Counter[int] = collections.Counter()
         self._handed_out = 0
 
-    def _should_prepare(self, launch: BrowserLaunch) -> bool:
-        """Whether to prepare another page after handing this one out.
+    def _to_prepare(
+        self, launch: BrowserLaunch, options: dict[str, Any], shared: hosts.SharedBrowser
+    ) -> dict[str, Any] | None:
+        """The context options of the page to prepare after handing this one out, if any.
 
-        A harness on a fixed port: always, the next harness has the same URL. One on a
-        free port: from its second page on; a harness that asks for one page per test
-        run would otherwise pay for a preparation nobody takes.
+        A harness on a fixed port: its own, the next harness has the same URL. One on a
+        free port: from its second page on, its own; for its first page, the next
+        harness's, whose port is reserved now so that its URL is known (a harness per
+        test asks for one page each). Any backend on a free port takes that port,
+        though, and where harnesses without a page come in between, the next one with
+        a page is elsewhere; so the page is only prepared while the last reserved port
+        did reach the next harness with a page here (the port is still reserved, to
+        find out).
         """
         self._handed_out += 1
         if not launch.options["prewarm"] or launch.options["isolation"] != "page":
-            return False
-        return launch.url_is_fixed or self._handed_out >= 2
+            return None
+        if launch.url_is_fixed or self._handed_out >= 2:
+            return options
+        if launch.reserve_next_url is None:
+            return None
+        if shared.next_url is not None:
+            shared.next_url_reached = launch.url == shared.next_url
+        try:
+            shared.next_url = launch.reserve_next_url()
+        except LiveHarnessError:  # no port to hold: nothing to prepare, the page is fine
+            shared.next_url = None
+            return None
+        if not shared.next_url_reached:
+            return None
+        return {**options, "base_url": shared.next_url}
 
     def release(self, context: Any) -> bool:
         """A page of ``context`` closes; True when the context should close with it."""
@@ -255,8 +276,9 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            if self._should_prepare(launch):
-                host.prepare(shared, key, options)
+            ahead = self._to_prepare(launch, options, shared)
+            if ahead is not None:
+                host.prepare(shared, hosts.context_key(ahead), ahead)
         except BaseException:
             host.open_sessions -= 1
             host.leave()
@@ -334,8 +356,9 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
                 ) from exc
-            if self._should_prepare(launch):
-                host.prepare(shared, key, options)
+            ahead = self._to_prepare(launch, options, shared)
+            if ahead is not None:
+                host.prepare(shared, hosts.context_key(ahead), ahead)
         except BaseException:
             host.open_sessions -= 1
             raise

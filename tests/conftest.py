@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
+from liveharness.sockets import reserved_socket_fds
 from liveharness.testing import no_leftovers, port_refuses
 
 # pytester runs the pytest plugin's suites in subprocesses (tests/core/test_pytest_*.py).
@@ -306,7 +307,9 @@ def browser_leaks() -> Iterator[None]:
 
     def fds() -> dict[str, str]:
         found = {}
-        for fd in os.listdir("/proc/self/fd"):
+        # The port held for the next harness on a free port, by design.
+        reserved = {str(fd) for fd in reserved_socket_fds()}
+        for fd in set(os.listdir("/proc/self/fd")) - reserved:
             with contextlib.suppress(OSError):  # the listing's own descriptor
                 found[fd] = os.readlink(f"/proc/self/fd/{fd}")
         return found

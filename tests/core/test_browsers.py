@@ -8,7 +8,11 @@ is shown exactly.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import socket
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -30,6 +34,9 @@ from liveharness import (
     UsageError,
     hookimpl,
 )
+from liveharness.pytest_plugin.deployment import Deployment
+from liveharness.sockets import release_reserved_ports, reserve_free_port, reserved_ports
+from liveharness.testing import http_get
 
 pytestmark = pytest.mark.usefixtures("leaks")
 
@@ -295,3 +302,73 @@ def test_an_async_session_of_a_loop_that_ended_is_let_go() -> None:
     h.stop()  # the session's loop has ended: nothing to close it in, and no error
     assert h.browser_sessions == ()
     assert h.state is State.STOPPED
+
+
+# ---------------------------------------------------------------- the next harness's URL
+
+
+def test_a_driver_may_reserve_the_url_of_the_next_harness_on_a_free_port() -> None:
+    with harness() as first:
+        first.browser()
+        (launch,) = RecordingDriver.launches
+        assert launch.reserve_next_url is not None
+        next_url = launch.reserve_next_url()
+        assert next_url != first.url
+        assert launch.reserve_next_url() == next_url, "one port is held per host"
+        port = int(next_url.rsplit(":", 1)[1])
+        assert reserved_ports() == {"127.0.0.1": port}
+    # Held, not listening: a connection is refused, and nothing else can bind it.
+    assert port_refuses(next_url)
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError, match="Address already in use") as caught:
+            other.bind(("127.0.0.1", port))
+        assert caught.value.errno == errno.EADDRINUSE
+    # The next backend on a free port binds it, and serves there.
+    with Harness(app=hello_app) as second:
+        assert second.url == next_url
+        assert reserved_ports() == {}
+        assert http_get(second.url)[0] == 200
+    assert port_refuses(next_url)
+
+
+def test_a_fixed_port_or_a_deployment_has_no_next_url_to_reserve() -> None:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    with harness(port=port) as h:
+        h.browser()
+    with harness() as backend:
+        deployment = Deployment(backend.url, browser="recording", plugins=[RecordingPlugin()])
+        deployment.start()
+        deployment.browser()
+        deployment.stop()
+    fixed, deployed = RecordingDriver.launches
+    assert fixed.url_is_fixed
+    assert fixed.reserve_next_url is None
+    assert deployed.reserve_next_url is None
+    assert reserved_ports() == {}
+
+
+def test_a_forked_child_does_not_take_the_parents_reserved_port() -> None:
+    port = reserve_free_port("127.0.0.1")
+    try:
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads; the child only
+            # reads a dict and exits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: no reservation of its own, so a fresh port
+            os.close(read)
+            os.write(write, repr(reserved_ports()).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            seen_by_child = pipe.read()
+        os.waitpid(pid, 0)
+        assert seen_by_child == "{}"
+        assert reserved_ports() == {"127.0.0.1": port}, "still the parent's"
+    finally:
+        release_reserved_ports()
+    assert reserved_ports() == {}

@@ -28,6 +28,7 @@ from liveharness import (
 from liveharness.demo import HELLO, DemoApp
 from liveharness.plugins import _playwright_hosts as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers, launch_plan
+from liveharness.sockets import reserved_ports
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "browser_leaks")]
 
@@ -115,7 +116,7 @@ def free_port() -> int:
 def test_the_next_page_is_prepared_in_the_background_and_taken() -> None:
     with harness() as h:
         h.browser()
-        # On a free port, a harness that asks for one page gets no preparation.
+        # On a free port, the first page prepares one for the next harness, not this one.
         assert prepared_for(h.url) == []
         second = h.browser()
         (task,) = prepared_for(h.url)
@@ -154,6 +155,60 @@ def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
         assert page.context.cookies() == []
 
 
+def test_a_harness_per_test_on_a_free_port_takes_the_page_prepared_during_the_last() -> None:
+    with harness() as first_harness:
+        page = first_harness.browser()
+        # The next harness's port is held now, so its URL is known and a page prepared.
+        next_url = f"http://127.0.0.1:{reserved_ports()['127.0.0.1']}"
+        (task,) = prepared_for(next_url)
+        page.evaluate(
+            "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v'); "
+            "document.cookie = 'c=1; max-age=3600'"  # cookies are per host, not per port
+        )
+    assert port_refuses(next_url)
+    with harness() as second_harness:
+        assert second_harness.url == next_url
+        page = second_harness.browser()
+        assert page._impl_obj is task.result()[1], "the prepared page was handed out"
+        assert page.url == next_url + "/"
+        assert page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [
+            0,
+            0,
+            "",
+        ]
+        assert page.context.cookies() == []
+        # base_url is this harness's: relative navigation works.
+        page.goto("/api/hello")
+        assert HELLO in page.content()
+        page.go_back()
+        page.click("#hello")
+        expect(page.locator("#answer")).to_have_text(HELLO)
+
+
+def test_pages_are_prepared_ahead_only_while_the_reserved_port_reaches_a_page() -> None:
+    def harness_with_a_page() -> tuple[str, str, int]:
+        """This harness's URL, the next one's, and the pages prepared for that."""
+        with harness() as h:
+            h.browser()
+            next_url = f"http://127.0.0.1:{reserved_ports()['127.0.0.1']}"
+            return h.url, next_url, len(prepared_for(next_url))
+
+    _, first_reserved, _ = harness_with_a_page()
+    url, second_reserved, prepared = harness_with_a_page()
+    assert url == first_reserved, "the next harness got the reserved port"
+    assert prepared == 1, "so a page is prepared for the one after"
+    # A harness without a page takes the reserved port: that page is wasted.
+    with harness() as no_page:
+        assert no_page.url == second_reserved
+    url, third_reserved, prepared = harness_with_a_page()
+    assert url != second_reserved
+    assert prepared == 0, "the last reserved port went elsewhere: only reserved, to find out"
+    # The next harness with a page does get that port: preparing ahead pays again.
+    url, _, prepared = harness_with_a_page()
+    assert url == third_reserved
+    assert prepared == 1
+
+
 def test_prewarm_can_be_switched_off() -> None:
     port = free_port()
     with harness(port=port) as h:
@@ -163,6 +218,9 @@ def test_prewarm_can_be_switched_off() -> None:
         h.browser()
         h.browser()
         assert prepared_for(h.url) == []
+    with harness(browsers={"playwright": {"prewarm": False}}) as h:
+        h.browser()
+        assert reserved_ports() == {}, "no port is held for a next harness either"
 
 
 def test_several_pages_stay_open_and_all_close_before_the_backend_stops() -> None:
