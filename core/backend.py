@@ -177,6 +177,9 @@ class Backend:
                 error_class=BackendStartError,
             )
         except StartupTimeout as exc:
+            # Not ready in time is the backend's state (a hanging lifespan, a slow app),
+            # whichever driver serves it; a driver's own unexpected error names its plugin.
+            exc.component = "backend"
             if not self.in_workers:
                 # Where the startup hangs: the app's line, not only the server's.
                 exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))

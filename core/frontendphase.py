@@ -2,23 +2,31 @@
 
 The harness calls these in order: :func:`select_frontend` when it is created (so a bad
 option fails before anything starts), :func:`frontend_launch` once the backend
-answers, then :func:`wait_for_frontend` around the driver's start.
+answers, then :func:`wait_for_frontend` around the driver's start. A frontend that
+serves files asks for a server through :func:`serve_for_frontend`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .drivers import FrontendDriver, FrontendLaunch, ServeApp
-from .errors import FrontendStartError
+from .drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
+from .errors import BackendStartError, FrontendStartError
 from .lifecycle import State, start_within
 from .registry import DriverInfo, DriverRegistry
-from .sockets import url_host
+from .sockets import bind_listening_socket, url_host
 
-__all__ = ["describe_option", "frontend_launch", "select_frontend", "wait_for_frontend"]
+__all__ = [
+    "describe_option",
+    "frontend_launch",
+    "select_frontend",
+    "serve_for_frontend",
+    "wait_for_frontend",
+]
 
 
 def describe_option(config: Config, option: str) -> str:
@@ -110,3 +118,63 @@ async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -
         error_class=FrontendStartError,
     )
     return url.rstrip("/")
+
+
+async def serve_for_frontend(
+    app: Any,
+    *,
+    server: DriverInfo,
+    options: dict[str, Any],
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> ServerDriver:
+    """Serve ``app`` for the frontend through the harness's server driver (a :class:`ServeApp`)."""
+    name = server.name
+    try:
+        sock = bind_listening_socket(host, port)
+    except BackendStartError as exc:
+        raise FrontendStartError(
+            f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
+            phase=State.FRONTEND_UP.name,
+            component="frontend",
+        ) from exc
+    launch = ServerLaunch(
+        app=app,
+        app_spec=None,
+        sock=sock,
+        url=f"http://{url_host(host)}:{sock.getsockname()[1]}",
+        options=options,
+        startup_timeout=config.startup_timeout,
+        shutdown_timeout=config.shutdown_timeout,
+    )
+    try:
+        driver: ServerDriver = server.driver_class(launch)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        await start_within(
+            driver.start(),
+            config.startup_timeout,
+            what=f"server {name!r} serving the frontend",
+            timeout_detail=f"startup_timeout = {config.startup_timeout:g} s",
+            phase=State.FRONTEND_UP,
+            component="frontend",
+            tail=driver.output.tail,
+            error_class=FrontendStartError,
+        )
+    except BaseException as exc:
+        # Not on the undo stack: the frontend driver stops it once it has it.
+        with contextlib.suppress(Exception):
+            await driver.stop()
+        sock.close()
+        if isinstance(exc, BackendStartError):  # the server driver's own error
+            raise FrontendStartError(
+                f"server {name!r} failed to serve the frontend: {exc.message}",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
+                output_tail=exc.output_tail,
+            ) from exc
+        raise
+    return driver

@@ -18,10 +18,10 @@ from ..browsers import HarnessBrowsers
 from ..config import load_config
 from ..drivers import BrowserSession
 from ..errors import LifecycleError, ShutdownError, UsageError
-from ..harness import _aggregate
 from ..lifecycle import State, Timeline
 from ..pluginloader import build_plugin_manager, register_drivers
 from ..registry import DriverRegistry
+from ..undo import aggregate as _aggregate
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
 

@@ -143,6 +143,7 @@ def test_artefact_modes_and_a_failed_start(plugin_project: pytest.Pytester) -> N
         ]
     )
     assert "harness.py" not in result.stdout.str()
+    assert "harnesscore.py" not in result.stdout.str()
     out = plugin_project.path / "out"
     passed = out / "test_modes.py-test_passes"
     assert sorted(p.name for p in passed.iterdir()) == ["backend.log", "timeline.txt"]
