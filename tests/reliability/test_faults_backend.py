@@ -40,6 +40,8 @@ from liveharness.plugins.server_hypercorn import HypercornDriver
 from liveharness.plugins.server_uvicorn import UvicornDriver
 from liveharness.testing import http_get
 
+from .modes import start, start_fails, stop_fails
+
 pytestmark = pytest.mark.asyncio
 
 SERVERS = ["uvicorn", "hypercorn"]
@@ -67,25 +69,6 @@ def isolation(request: pytest.FixtureRequest) -> str:
 
 def options(server: str, isolation: str, **more: Any) -> dict[str, Any]:
     return {"server": server, **ISOLATIONS[isolation], **more}
-
-
-async def start(harness: Harness, mode: str) -> None:
-    if mode == "sync":
-        harness.start()
-    else:
-        await harness.astart()
-
-
-async def start_fails(fault: Any, mode: str, harness: Harness, error: Any, **expected: Any) -> Any:
-    if mode == "sync":
-        return fault.start_fails(harness, error, **expected)
-    return await fault.astart_fails(harness, error, **expected)
-
-
-async def stop_fails(fault: Any, mode: str, harness: Harness, error: Any, **expected: Any) -> Any:
-    if mode == "sync":
-        return fault.raises(harness.stop, harness, error, **expected)
-    return await fault.araises(harness.astop, harness, error, **expected)
 
 
 def tail(error: LifecycleError) -> str:

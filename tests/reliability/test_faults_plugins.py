@@ -29,6 +29,8 @@ from liveharness import (
 from liveharness.plugins.server_uvicorn import UvicornDriver
 from liveharness.testing import http_get, port_refuses
 
+from .modes import start, start_fails, stop_fails
+
 MODES = ["sync", "async"]
 
 
@@ -49,25 +51,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
     )
     await send({"type": "http.response.body", "body": body})
-
-
-async def start(harness: Harness, mode: str) -> None:
-    if mode == "sync":
-        harness.start()
-    else:
-        await harness.astart()
-
-
-async def start_fails(fault: Any, mode: str, harness: Harness, error: Any, **expected: Any) -> Any:
-    if mode == "sync":
-        return fault.start_fails(harness, error, **expected)
-    return await fault.astart_fails(harness, error, **expected)
-
-
-async def stop_fails(fault: Any, mode: str, harness: Harness, error: Any, **expected: Any) -> Any:
-    if mode == "sync":
-        return fault.raises(harness.stop, harness, error, **expected)
-    return await fault.araises(harness.astop, harness, error, **expected)
 
 
 THIS_FILE = Path(__file__)
