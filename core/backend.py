@@ -32,7 +32,7 @@ from .errors import (
     traceback_tail,
 )
 from .lifecycle import State, start_within
-from .sockets import bind_listening_socket, take_reserved_socket, url_host
+from .sockets import bind_listening_socket, server_url, take_reserved_socket
 from .stacks import waiting_lines
 
 if TYPE_CHECKING:
@@ -107,8 +107,7 @@ class Backend:
         self.sock = reserved or bind_listening_socket(
             config.host, config.port, source=str(config.source_of("port"))
         )
-        scheme = "https" if self.tls else "http"
-        self.url = f"{scheme}://{url_host(config.host)}:{self.sock.getsockname()[1]}"
+        self.url = server_url(config.host, self.sock.getsockname()[1], tls=bool(self.tls))
         return self.url
 
     async def start(self) -> None:

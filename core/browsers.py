@@ -26,7 +26,7 @@ from .errors import (
 from .lifecycle import State
 from .loopthread import CallerThread, run_in_thread
 from .pluginloader import plugin_of_traceback
-from .sockets import reserve_free_port, url_host
+from .sockets import reserve_free_port, server_url
 
 if TYPE_CHECKING:
     import pluggy
@@ -175,7 +175,7 @@ class HarnessBrowsers:
         """The URL of the next harness on a free port of this host, its port held until then."""
         config = self._harness.config
         port = reserve_free_port(config.host)
-        return f"{'https' if config.tls else 'http'}://{url_host(config.host)}:{port}"
+        return server_url(config.host, port, tls=bool(config.tls))
 
     def _driver_options(
         self, name: str, overrides: Mapping[str, Any], call: str = "browser"

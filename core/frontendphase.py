@@ -18,7 +18,7 @@ from .drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, Ser
 from .errors import BackendStartError, FrontendStartError
 from .lifecycle import State, start_within
 from .registry import DriverInfo, DriverRegistry
-from .sockets import bind_listening_socket, url_host
+from .sockets import bind_listening_socket, server_url, url_host
 
 __all__ = [
     "describe_option",
@@ -143,7 +143,7 @@ async def serve_for_frontend(
         app=app,
         app_spec=None,
         sock=sock,
-        url=f"http://{url_host(host)}:{sock.getsockname()[1]}",
+        url=server_url(host, sock.getsockname()[1]),
         options=options,
         startup_timeout=config.startup_timeout,
         shutdown_timeout=config.shutdown_timeout,

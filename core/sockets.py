@@ -16,6 +16,7 @@ __all__ = [
     "reserve_free_port",
     "reserved_ports",
     "reserved_socket_fds",
+    "server_url",
     "take_reserved_socket",
     "url_host",
 ]
@@ -118,6 +119,11 @@ def url_host(host: str) -> str:
     if ":" in host:
         return f"[{host}]"
     return host
+
+
+def server_url(host: str, port: int, *, tls: bool = False) -> str:
+    """The base URL of a server on ``host:port``: ``"http://127.0.0.1:8123"``."""
+    return f"{'https' if tls else 'http'}://{url_host(host)}:{port}"
 
 
 def reserve_free_port(host: str) -> int:
