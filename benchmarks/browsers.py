@@ -73,8 +73,8 @@ from selenium.webdriver.common.by import By
 
 import liveharness
 from liveharness import Harness, wait_for_text
-from liveharness.browserpaths import version_of
 from liveharness.demo import HELLO, DemoApp
+from liveharness.drivers._discovery import version_of
 from liveharness.plugins import _playwright_hosts as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers
 from liveharness.plugins.browser_selenium import quit_reused_drivers
@@ -259,7 +259,7 @@ def report(samples: dict[str, Samples]) -> dict[str, Any]:
 
 
 def hosts_browser_path() -> Any:
-    from liveharness.browserpaths import find_browser
+    from liveharness.drivers._discovery import find_browser
 
     return find_browser("chromium").path
 

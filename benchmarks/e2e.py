@@ -48,7 +48,7 @@ started is stopped. The figure is the wall time of the whole test.
     ``POLL_INTERVAL``) for the answer, and ``driver.quit()``.
 
 All three use the same Chromium with the same switches (those liveharness gives
-every Chromium: ``liveharness.browserpaths.chromium_arguments``), headless. Each
+every Chromium: ``liveharness.drivers.chromium_arguments``), headless. Each
 way runs on a thread of its own, as its own test session would (sync Playwright
 binds to a thread); the tests run in rounds, one test of each way per round, in an
 order rotated every round, so a shared machine's noise hits them equally. The first
@@ -100,7 +100,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 import liveharness
 from liveharness import Harness
-from liveharness.browserpaths import chromium_arguments, find_browser, find_webdriver, version_of
+from liveharness.drivers._discovery import (
+    chromium_arguments,
+    find_browser,
+    find_webdriver,
+    version_of,
+)
 from liveharness.plugins.browser_playwright import close_shared_browsers
 
 HOST = "127.0.0.1"

@@ -60,8 +60,8 @@ from typing import Any
 
 import liveharness
 from liveharness import DriverRegistry, Harness, hookimpl
+from liveharness._net.probe import http_status
 from liveharness.plugins.frontend_dev import DevFrontend
-from liveharness.probe import http_status
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "vite-app"

@@ -5,22 +5,9 @@ The public API is what this module exports; everything else may change.
 
 from __future__ import annotations
 
-from .backend import LeftoverTasksWarning, LiveHarnessWarning
-from .config import Config, Option, Source
-from .drivers import (
-    BrowserDriver,
-    BrowserLaunch,
-    BrowserSession,
-    FrontendDriver,
-    FrontendLaunch,
-    OutputTail,
-    Owner,
-    ServeApp,
-    ServerDriver,
-    ServerLaunch,
-    TLSFiles,
-)
-from .errors import (
+from ._config.config import Config, Option, Source
+from ._engine.backend import LeftoverTasksWarning, LiveHarnessWarning
+from ._errors import (
     AppAttributeError,
     AppFactoryError,
     AppImportError,
@@ -53,11 +40,24 @@ from .errors import (
     UsageError,
     WaitTimeout,
 )
-from .harness import Harness
-from .hookspecs import hookimpl, hookspec
-from .lifecycle import State, Timeline, TimelineEntry
-from .registry import DriverInfo, DriverRegistry
-from .waits import expect, wait_for_text, wait_for_value
+from ._facade.harness import Harness
+from ._facade.waits import expect, wait_for_text, wait_for_value
+from ._plugins.hookspecs import hookimpl, hookspec
+from ._runtime.states import State, Timeline, TimelineEntry
+from .drivers import (
+    BrowserDriver,
+    BrowserLaunch,
+    BrowserSession,
+    FrontendDriver,
+    FrontendLaunch,
+    OutputTail,
+    Owner,
+    ServeApp,
+    ServerDriver,
+    ServerLaunch,
+    TLSFiles,
+)
+from .drivers._registry import DriverInfo, DriverRegistry
 
 __version__ = "0.1.0"
 
@@ -122,3 +122,15 @@ __all__ = [
     "wait_for_text",
     "wait_for_value",
 ]
+
+
+def _present_as_public() -> None:
+    # Errors and warnings show in tracebacks and reports as ``liveharness.Name``, the
+    # name a caller catches them by, not as the private module that defines them.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            obj.__module__ = __name__
+
+
+_present_as_public()

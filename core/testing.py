@@ -3,7 +3,7 @@
 A plugin author subclasses :class:`ServerConformance` in a test module, names the
 driver, and pytest runs every check::
 
-    from liveharness.testing import ServerConformance
+    from .testing import ServerConformance
 
     class TestMyServerConformance(ServerConformance):
         server = "myserver"                  # the name the driver is registered under
@@ -30,10 +30,10 @@ from typing import Any, ClassVar
 import psutil
 import pytest
 
-from .errors import AppImportError, BackendStartError, PortInUseError, StartupTimeout
-from .harness import Harness
-from .lifecycle import State
-from .sockets import reserved_socket_fds
+from ._errors import AppImportError, BackendStartError, PortInUseError, StartupTimeout
+from ._facade.harness import Harness
+from ._net.sockets import reserved_socket_fds
+from ._runtime.states import State
 
 __all__ = ["ServerConformance", "http_get", "no_leftovers", "port_refuses", "websocket_echo"]
 

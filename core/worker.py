@@ -1,125 +1,13 @@
-"""One worker process of a :class:`~liveharness.workers.WorkerPool`: ``python -m liveharness.worker SPEC``.
+"""``python -m liveharness.worker SPEC``: one worker process of ``workers = N``.
 
-Serves the app with the named server driver on the inherited socket, writes
-``ready`` to the inherited ready pipe once the server's startup has completed, and
-stops gracefully when its standard input closes.
+The entry point only; the worker itself is :mod:`liveharness._engine.workerprocess`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import os
-import socket
 import sys
-from typing import Any
 
-from .apploader import load_app_spec
-from .drivers import ServerLaunch, TLSFiles
-from .errors import LiveHarnessError, ShutdownTimeout, traceback_tail
-from .pluginloader import build_plugin_manager, register_drivers
-from .registry import DriverRegistry
-
-# How a worker ends, for the harness: 0 stopped as asked.
-EXIT_START_FAILED = 3
-EXIT_STOP_FAILED = 4
-EXIT_STOP_TIMEOUT = 5
-EXIT_CRASHED = 6
-
-
-async def serve(spec: dict[str, Any]) -> int:
-    loop = asyncio.get_running_loop()
-    manager = build_plugin_manager(disabled=spec["disabled_plugins"])
-    registry = DriverRegistry()
-    register_drivers(manager, registry)
-    info = registry.get("server", spec["server"])
-    app = load_app_spec(spec["app"])
-    launch = ServerLaunch(
-        app=app,
-        app_spec=spec["app"],
-        sock=socket.socket(fileno=spec["fd"]),
-        url=spec["url"],
-        options=spec["options"],
-        startup_timeout=spec["startup_timeout"],
-        shutdown_timeout=spec["shutdown_timeout"],
-        tls=TLSFiles(**spec["tls"]) if spec["tls"] else None,
-    )
-    driver = info.driver_class(launch)
-    # The server's log goes to the harness as it is written, through standard output.
-    driver.output.echo = lambda line: print(line, flush=True)
-    crashed = asyncio.Event()
-    driver.on_crash = lambda reason: crashed.set()
-
-    # Standard input closing is the signal to stop: the harness closes it, and so does
-    # the kernel when the harness's process dies; also while the server is starting.
-    stop = asyncio.Event()
-
-    class StdinWatch(asyncio.Protocol):
-        def connection_lost(self, exc: Exception | None) -> None:
-            stop.set()
-
-    await loop.connect_read_pipe(StdinWatch, sys.stdin)
-    stopping = asyncio.ensure_future(stop.wait())
-    starting = asyncio.ensure_future(asyncio.wait_for(driver.start(), spec["startup_timeout"]))
-    code = 0
-    try:
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
-            await asyncio.wait({starting})
-            return 0
-        starting.result()  # a failed start raises here
-        os.write(spec["ready_fd"], b"ready %d\n" % os.getpid())
-        crash = asyncio.ensure_future(crashed.wait())
-        await asyncio.wait({stopping, crash}, return_when=asyncio.FIRST_COMPLETED)
-        crash.cancel()
-        if driver.crash is not None:
-            print(
-                f"liveharness worker {os.getpid()}: the server crashed: {driver.crash}", flush=True
-            )
-            code = EXIT_CRASHED
-    finally:
-        stopping.cancel()
-        try:
-            await driver.stop()
-        except LiveHarnessError as exc:
-            _say(exc)
-            started = starting.done() and not starting.cancelled() and not starting.exception()
-            if started:  # else the start's own failure is what the harness hears of
-                code = EXIT_STOP_TIMEOUT if isinstance(exc, ShutdownTimeout) else EXIT_STOP_FAILED
-    return code
-
-
-def _say(exc: LiveHarnessError) -> None:
-    """Print what went wrong for the harness's output tail. The server's own lines were
-    passed on as they came, so only the error's message, or the traceback of its cause."""
-    print(f"liveharness worker {os.getpid()}: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
-    if exc.__cause__ is not None and not getattr(exc, "output_tail", ()):
-        print("\n".join(traceback_tail(exc.__cause__)))
-    sys.stdout.flush()
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    spec = json.loads(args[0])
-    sys.path[:0] = spec["sys_path"]
-    try:
-        return asyncio.run(serve(spec))
-    except LiveHarnessError as exc:
-        _say(exc)
-        # Tell the harness which error it was, so it raises the same class.
-        report = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc))}
-        with contextlib.suppress(OSError):
-            os.write(spec["ready_fd"], b"error " + json.dumps(report).encode() + b"\n")
-        return EXIT_START_FAILED
-    except (asyncio.TimeoutError, TimeoutError):
-        print(
-            f"liveharness worker {os.getpid()}: not ready within {spec['startup_timeout']:g} s",
-            flush=True,
-        )
-        return EXIT_START_FAILED
-
+from ._engine.workerprocess import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,10 +17,10 @@ import re
 import sys
 from pathlib import Path
 
-from liveharness import hookspecs
-from liveharness.config import DRIVER_TABLES, reference_markdown
-from liveharness.pluginloader import build_plugin_manager, register_drivers
-from liveharness.registry import DriverRegistry
+from liveharness._config.config import DRIVER_TABLES, reference_markdown
+from liveharness._plugins import hookspecs
+from liveharness._plugins.manager import build_plugin_manager, register_drivers
+from liveharness.drivers._registry import DriverRegistry
 
 PAGE = Path(__file__).with_name("configuration.md")
 PLUGINS_PAGE = Path(__file__).with_name("plugins.md")

@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from liveharness import OutputTail
-from liveharness.errors import traceback_tail
-from liveharness.stacks import waiting_lines
+from liveharness.drivers import traceback_tail, waiting_lines
 
 __all__ = ["WatchedApp"]
 

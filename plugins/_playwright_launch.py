@@ -4,7 +4,7 @@ A remote endpoint (``connect``, ``cdp_url``) if one is configured; otherwise a
 browser launched here, found in this order: the configured ``executable_path``;
 Playwright's own build (its headless shell when headless); a system Chromium or
 Chrome. Every Chromium gets the switches it needs offline and as root (see
-:func:`liveharness.browserpaths.chromium_arguments`).
+:func:`liveharness.drivers.chromium_arguments`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from liveharness import (
     BrowserStartError,
     Option,
 )
-from liveharness.browserpaths import chromium_arguments, find_browser, install_hint
+from liveharness.drivers._discovery import chromium_arguments, find_browser, install_hint
 
 __all__ = ["BROWSERS", "OPTIONS", "LaunchPlan", "context_options", "launch_plan", "start_error"]
 

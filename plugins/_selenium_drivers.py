@@ -16,8 +16,7 @@ import threading
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from liveharness.processes import strip_ansi
-from liveharness.watchdog import Watchdog
+from liveharness.drivers import Watchdog, strip_ansi
 
 __all__ = ["alive", "drivers", "log_tail", "origin", "quit_reused_drivers", "reset"]
 

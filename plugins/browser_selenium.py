@@ -11,7 +11,7 @@ is done, its state reset (other windows closed, cookies and every kind of storag
 cleared, a blank page), and handed to the next harness with the same configuration.
 
 A local WebDriver runs in a process group of its own, watched by a watchdog
-(:mod:`liveharness.watchdog`): if this process is killed, the watchdog ends the
+(:mod:`liveharness.drivers`): if this process is killed, the watchdog ends the
 driver and its browser, which would otherwise run on. (Playwright's driver ends by
 itself when the pipe to this process closes.)
 """
@@ -37,7 +37,7 @@ from liveharness import (
     Owner,
     hookimpl,
 )
-from liveharness.browserpaths import (
+from liveharness.drivers._discovery import (
     FoundExecutable,
     chromium_arguments,
     find_browser,

@@ -20,9 +20,8 @@ from liveharness import (
     Option,
     hookimpl,
 )
-from liveharness.commandfrontend import COMMAND_OPTIONS, CommandFrontend
-from liveharness.probe import probe_until_ok
-from liveharness.processes import ChildProcess
+from liveharness.drivers import ChildProcess, probe_until_ok
+from liveharness.drivers._command import COMMAND_OPTIONS, CommandFrontend
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry

@@ -1,7 +1,7 @@
 """The ``static`` frontend driver: a production build, served from its output folder.
 
 The build command runs (unless the build cache says its inputs have not changed since
-the last successful build), then :class:`~liveharness.staticapp.StaticFiles` serves
+the last successful build), then :class:`~liveharness.drivers.StaticFiles` serves
 the output folder on loopback through the harness's configured server driver.
 """
 
@@ -19,9 +19,9 @@ from liveharness import (
     StartupTimeout,
     hookimpl,
 )
-from liveharness.buildcache import BuildStamp, build_lock, inputs_key
-from liveharness.commandfrontend import COMMAND_OPTIONS, CommandFrontend
-from liveharness.staticapp import StaticFiles
+from liveharness.drivers import StaticFiles
+from liveharness.drivers._buildcache import BuildStamp, build_lock, inputs_key
+from liveharness.drivers._command import COMMAND_OPTIONS, CommandFrontend
 
 if TYPE_CHECKING:
     from liveharness import DriverRegistry

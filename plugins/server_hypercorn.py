@@ -27,13 +27,15 @@ from liveharness import (
     ShutdownError,
     ShutdownTimeout,
     hookimpl,
-    logcapture,
 )
-from liveharness.errors import traceback_tail
+from liveharness.drivers import (
+    BACKLOG,
+    QuickCloseSSLObject,
+    logcapture,
+    traceback_tail,
+    waiting_lines,
+)
 from liveharness.plugins._hypercorn_app import WatchedApp
-from liveharness.sockets import BACKLOG
-from liveharness.stacks import waiting_lines
-from liveharness.tls import QuickCloseSSLObject
 
 if TYPE_CHECKING:
     import socket

@@ -25,11 +25,8 @@ from liveharness import (
     ShutdownError,
     ShutdownTimeout,
     hookimpl,
-    logcapture,
 )
-from liveharness.errors import traceback_tail
-from liveharness.stacks import waiting_lines
-from liveharness.tls import QuickCloseSSLObject
+from liveharness.drivers import QuickCloseSSLObject, logcapture, traceback_tail, waiting_lines
 
 if TYPE_CHECKING:
     import uvicorn

@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
-from liveharness.sockets import reserved_socket_fds
+from liveharness._net.sockets import reserved_socket_fds
 from liveharness.testing import no_leftovers, port_refuses
 
 # pytester runs the pytest plugin's suites in subprocesses (tests/core/test_pytest_*.py).

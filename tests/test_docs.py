@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from liveharness import __all__ as public_names
-from liveharness import hookspecs
-from liveharness.config import reference_markdown
-from liveharness.errors import LiveHarnessError
+from liveharness._config.config import reference_markdown
+from liveharness._errors import LiveHarnessError
+from liveharness._plugins import hookspecs
 
 DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"

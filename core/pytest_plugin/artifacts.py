@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..hookspecs import hookimpl
+from .._plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from .._runtime.states import Timeline
     from ..drivers import BrowserSession
-    from ..lifecycle import Timeline
 
 __all__ = ["ArtifactRecorder", "artifact_dir", "html_extras", "timeline_text"]
 

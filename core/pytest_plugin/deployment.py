@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..browsers import HarnessBrowsers
-from ..config import load_config
+from .._config.config import load_config
+from .._engine.browsers import HarnessBrowsers
+from .._engine.undo import aggregate as _aggregate
+from .._errors import LifecycleError, ShutdownError, UsageError
+from .._plugins.manager import build_plugin_manager, register_drivers
+from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
-from ..errors import LifecycleError, ShutdownError, UsageError
-from ..lifecycle import State, Timeline
-from ..pluginloader import build_plugin_manager, register_drivers
-from ..registry import DriverRegistry
-from ..undo import aggregate as _aggregate
+from ..drivers._registry import DriverRegistry
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
 

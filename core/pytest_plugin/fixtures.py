@@ -129,7 +129,7 @@ def live_url(request: pytest.FixtureRequest, _liveharness_server: str | None) ->
 def live_browser(request: pytest.FixtureRequest, _liveharness_server: str | None) -> Iterator[Any]:
     """The configured browser driver's own object, at the app's URL: a Playwright ``Page``
     (async in a coroutine test) or a Selenium ``WebDriver``; closed after the test."""
-    from ..errors import LiveHarnessError
+    from .._errors import LiveHarnessError
 
     harness = request.getfixturevalue(_harness_fixture(request))
     runner = _async_runner(request)
@@ -231,7 +231,7 @@ async def _async_harness(request: pytest.FixtureRequest, server: str | None) -> 
 
 @contextlib.asynccontextmanager
 async def _async_browser(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    from ..errors import LiveHarnessError
+    from .._errors import LiveHarnessError
 
     harness = request.node.stash[HOST]
     durations = plugin_state(request.config).durations

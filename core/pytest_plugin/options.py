@@ -142,7 +142,7 @@ def _check_base_url(url: str) -> str:
 
 def _check_driver_names(settings: Settings) -> None:
     """Names given on the command line must be registered (and installed) drivers."""
-    from ..registry import DriverKind
+    from ..drivers._registry import DriverKind
 
     wanted: list[tuple[DriverKind, str, str]] = [
         ("server", name, "--lh-server") for name in settings.servers
@@ -154,9 +154,9 @@ def _check_driver_names(settings: Settings) -> None:
     if not wanted:
         # Loading the driver plugins is left to the first test that asks for a harness.
         return
-    from ..errors import UsageError
-    from ..pluginloader import build_plugin_manager, register_drivers
-    from ..registry import DriverRegistry
+    from .._errors import UsageError
+    from .._plugins.manager import build_plugin_manager, register_drivers
+    from ..drivers._registry import DriverRegistry
 
     registry = DriverRegistry()
     register_drivers(build_plugin_manager(), registry)

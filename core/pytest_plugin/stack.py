@@ -84,7 +84,7 @@ def marker_options(node: pytest.Item) -> dict[str, Any]:
 
 
 def _check_marker_keys(options: dict[str, Any]) -> None:
-    from ..config import CORE_OPTIONS, DRIVER_TABLES
+    from .._config.config import CORE_OPTIONS, DRIVER_TABLES
 
     known = [
         *(option.name for option in CORE_OPTIONS),
@@ -115,7 +115,7 @@ def harness_options(request: pytest.FixtureRequest, server: str | None) -> dict[
 
 def new_harness(request: pytest.FixtureRequest, options: dict[str, Any]) -> HarnessUse:
     """A harness (or, with ``--lh-base-url``, a deployment) with a recorder; not started."""
-    from ..errors import LiveHarnessError
+    from .._errors import LiveHarnessError
 
     recorder = ArtifactRecorder()
     plugins = [recorder, *options.pop("plugins", ())]
@@ -128,7 +128,7 @@ def new_harness(request: pytest.FixtureRequest, options: dict[str, Any]) -> Harn
 
             harness = Deployment(base_url, plugins=plugins, cwd=cwd, **options)
         else:
-            from ..harness import Harness
+            from .._facade.harness import Harness
 
             harness = Harness(plugins=plugins, cwd=cwd, **options)
     except LiveHarnessError as exc:
@@ -174,7 +174,7 @@ class HarnessUse:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, durations: Durations, nodeid: str) -> None:
-        from ..errors import LiveHarnessError
+        from .._errors import LiveHarnessError
 
         began = time.perf_counter()
         try:
@@ -184,7 +184,7 @@ class HarnessUse:
         durations.record_start(nodeid, self.label, self.harness, time.perf_counter() - began)
 
     async def astart(self, durations: Durations, nodeid: str) -> None:
-        from ..errors import LiveHarnessError
+        from .._errors import LiveHarnessError
 
         began = time.perf_counter()
         try:
@@ -194,7 +194,7 @@ class HarnessUse:
         durations.record_start(nodeid, self.label, self.harness, time.perf_counter() - began)
 
     def stop(self, durations: Durations) -> None:
-        from ..errors import LiveHarnessError
+        from .._errors import LiveHarnessError
 
         try:
             self.harness.stop()
@@ -205,7 +205,7 @@ class HarnessUse:
             durations.record_stop(self.harness)
 
     async def astop(self, durations: Durations) -> None:
-        from ..errors import LiveHarnessError
+        from .._errors import LiveHarnessError
 
         try:
             await self.harness.astop()
@@ -218,7 +218,7 @@ class HarnessUse:
     def end_test(self, item: pytest.Item) -> None:
         """After a test on the shared stack: close the browsers it opened here, save its
         artefacts, and let the project reset its app (``pytest_liveharness_reset``)."""
-        from ..errors import LiveHarnessError
+        from .._errors import LiveHarnessError
 
         try:
             for session in reversed(self.test_sessions()):

@@ -25,10 +25,10 @@ from liveharness import (
     UsageError,
     hookimpl,
 )
+from liveharness._net.sockets import reserved_ports
 from liveharness.demo import HELLO, DemoApp
 from liveharness.plugins import _playwright_hosts as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers, launch_plan
-from liveharness.sockets import reserved_ports
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "browser_leaks")]
 

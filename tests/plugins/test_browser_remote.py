@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from liveharness import BrowserConnectError, Harness, State, wait_for_text
-from liveharness.browserpaths import chromium_arguments, find_browser, find_webdriver
 from liveharness.demo import HELLO, DemoApp
+from liveharness.drivers._discovery import chromium_arguments, find_browser, find_webdriver
 from liveharness.plugins import _playwright_hosts as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers
 from liveharness.plugins.browser_selenium import quit_reused_drivers

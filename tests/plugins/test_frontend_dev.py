@@ -327,7 +327,7 @@ def test_stop_while_starting_ends_the_process(leftovers: Leftovers) -> None:
 def test_unkillable_survivor_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     # A process that survives SIGKILL (uninterruptible sleep) cannot be made for real;
     # pretend the tree ending found one.
-    import liveharness.processgroups as processgroups
+    import liveharness._processes.groups as processgroups
 
     real = processgroups.end_process_tree
 
@@ -356,7 +356,7 @@ async def test_probe_retries_until_the_server_answers() -> None:
     # A URL printed a moment before the server listens: the bounded backoff bridges it.
     import socket
 
-    from liveharness.probe import probe_until_ok
+    from liveharness._net.probe import probe_until_ok
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -388,7 +388,7 @@ async def test_probe_retries_until_the_server_answers() -> None:
 @pytest.mark.asyncio
 async def test_probe_keeps_the_start_of_an_error_page() -> None:
     # Chunked, with markup: the excerpt is the page's text, from its first chunk.
-    from liveharness.probe import probe_until_ok
+    from liveharness._net.probe import probe_until_ok
 
     page = (
         b"<!doctype html><html><head><style>body { color: red }</style></head>"

@@ -38,10 +38,10 @@ from liveharness import (
     State,
     TLSFiles,
 )
-from liveharness.config import load_config
+from liveharness._config.config import load_config
+from liveharness._net.sockets import bind_listening_socket
 from liveharness.plugins import server_hypercorn
 from liveharness.plugins.server_hypercorn import HypercornDriver
-from liveharness.sockets import bind_listening_socket
 
 pytestmark = pytest.mark.usefixtures("leaks")
 

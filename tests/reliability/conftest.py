@@ -26,7 +26,7 @@ import psutil
 import pytest
 
 from liveharness import Harness, State
-from liveharness.errors import LifecycleError, ShutdownTimeout, StartupTimeout
+from liveharness._errors import LifecycleError, ShutdownTimeout, StartupTimeout
 from liveharness.testing import port_refuses
 
 # Generous timeouts for fault tests: a fault that were only found by a timeout would

@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 
 from conftest import Leftovers, api_app, fake_devserver, hello_app, shared_browser_processes
 from liveharness import FrontendStartError, Harness, InvalidConfigValue
+from liveharness._net.staticfiles import StaticFiles
 from liveharness.plugins.browser_playwright import close_shared_browsers
-from liveharness.staticapp import StaticFiles
 
 REPO = Path(__file__).parents[2]
 

@@ -37,8 +37,8 @@ from liveharness import (
     ServerLaunch,
     ShutdownError,
     ShutdownTimeout,
-    logcapture,
 )
+from liveharness.drivers import logcapture
 
 from .app import WatchedApp
 

@@ -1,0 +1,375 @@
+"""The backend: the bound socket, the app, and the server driver serving it.
+
+:class:`Backend` is the part of a :class:`~liveharness.Harness` that starts, stops and
+restarts the server. It keeps the listening socket open across a restart and hands
+each server a duplicate of it, so clients that connect while the server restarts wait
+in the backlog instead of being refused, and the URL never changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import socket
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import (
+    AppLoadError,
+    BackendCrashed,
+    BackendStartError,
+    LifecycleError,
+    ShutdownError,
+    StartupTimeout,
+    traceback_tail,
+)
+from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
+from .._runtime import logcapture
+from .._runtime.stacks import waiting_lines
+from .._runtime.states import State, start_within
+from ..drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
+
+if TYPE_CHECKING:
+    from .._config.config import Config
+    from ..drivers._registry import DriverInfo
+
+__all__ = ["Backend", "LeftoverTasksWarning", "LiveHarnessWarning"]
+
+logger = logging.getLogger("liveharness")
+
+# How long tasks the app left running after its lifespan shutdown get to finish on
+# their own before they are cancelled and reported.
+LEFTOVER_TASK_GRACE = 0.1
+
+# Set while a server driver starts: every task created from then on inside the server
+# (its own, the app's lifespan, request handlers, what those spawn) inherits it.
+_serving: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
+    "liveharness_backend", default=None
+)
+
+
+class LiveHarnessWarning(UserWarning):
+    """Base class of the warnings liveharness issues."""
+
+
+class LeftoverTasksWarning(LiveHarnessWarning):
+    """The app left tasks running on the backend's loop after its lifespan shutdown."""
+
+
+class Backend:
+    """Binds the socket, loads the app, runs a server driver on it; restarts it in place."""
+
+    def __init__(
+        self,
+        config: Config,
+        server: DriverInfo,
+        options: dict[str, Any],
+        app_spec: Callable[[], Any],
+        load_app: Callable[[Any], Any],
+    ) -> None:
+        self.config = config
+        self.server_info = server
+        self.options = options
+        self._app_spec = app_spec
+        self._load_app = load_app
+        self.tls: TLSFiles | None = None
+        self.in_workers = config.workers > 1 or config.isolation == "process"
+        self.sock: socket.socket | None = None
+        self.url: str | None = None
+        self.app: Any = None
+        self.app_spec: str | None = None
+        self.driver: ServerDriver | None = None
+        self.last_driver: ServerDriver | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: What the app printed and logged while it was imported (in-process).
+        self.app_output = OutputTail()
+        #: Called with the error once the server crashed while serving (the harness's).
+        self.on_crash: Callable[[BackendCrashed], None] | None = None
+        self._crash: tuple[str, ServerDriver] | None = None
+        self._capture: contextlib.ExitStack | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._previous_factory: Any = None
+
+    # ------------------------------------------------------------------ start
+
+    def bind(self) -> str:
+        """Bind the listening socket; return the URL. A busy port fails before any app code runs."""
+        config = self.config
+        # A free port may have been chosen ahead, by a browser driver preparing a page
+        # for this backend's URL while the previous test ran.
+        reserved = take_reserved_socket(config.host) if config.port == 0 else None
+        self.sock = reserved or bind_listening_socket(
+            config.host, config.port, source=str(config.source_of("port"))
+        )
+        self.url = server_url(config.host, self.sock.getsockname()[1], tls=bool(self.tls))
+        return self.url
+
+    async def start(self) -> None:
+        """Load the app (once) and start a server driver on the socket; return once it is ready."""
+        assert self.sock is not None, "bind() first"
+        assert self.url is not None
+        self.loop = asyncio.get_running_loop()
+        if not self.in_workers and self._capture is None:
+            # What the app prints and logs goes to the driver's output (and still out).
+            self._capture = contextlib.ExitStack()
+            self._capture.enter_context(logcapture.capturing_app_output())
+        if self.app_spec is None:
+            spec = self._app_spec()
+            self.app_spec = spec if isinstance(spec, str) else None
+            # Worker processes import the app themselves; the test process does not.
+            self.app = spec if self.in_workers else self._load(spec)
+        self._watch_tasks()
+        launch = ServerLaunch(
+            app=self.app,
+            app_spec=self.app_spec,
+            sock=self.sock.dup(),
+            url=self.url,
+            options=self.options,
+            startup_timeout=self.config.startup_timeout,
+            shutdown_timeout=self.config.shutdown_timeout,
+            tls=self.tls,
+        )
+        try:
+            driver: ServerDriver
+            if self.in_workers:
+                from .workers import WorkerPool
+
+                driver = WorkerPool(
+                    launch,
+                    server=self.server_info.name,
+                    count=self.config.workers,
+                    disabled_plugins=self.config.disable_plugins,
+                    sys_path=list(sys.path),
+                )
+            else:
+                driver = self.server_info.driver_class(launch)
+        except BaseException as exc:
+            launch.sock.close()
+            if isinstance(exc, Exception) and not isinstance(exc, LifecycleError):
+                raise BackendStartError(
+                    f"server {self.server_info.name!r} could not be created: "
+                    f"{type(exc).__name__}: {exc}",
+                    phase=State.BACKEND_UP.name,
+                    component=self._component(),
+                    output_tail=traceback_tail(exc),
+                ) from exc
+            raise
+        self.driver = driver
+        name = self.server_info.name
+        token = _serving.set(self)
+        try:
+            await start_within(
+                driver.start(),
+                self.config.startup_timeout,
+                what=f"server {name!r}",
+                timeout_detail=f"startup_timeout = {self.config.startup_timeout:g} s "
+                f"(from {self.config.source_of('startup_timeout')})",
+                phase=State.BACKEND_UP,
+                component=self._component(),
+                tail=driver.output.tail,
+                error_class=BackendStartError,
+            )
+        except StartupTimeout as exc:
+            # Not ready in time is the backend's state (a hanging lifespan, a slow app),
+            # whichever driver serves it; a driver's own unexpected error names its plugin.
+            exc.component = "backend"
+            if not self.in_workers:
+                # Where the startup hangs: the app's line, not only the server's.
+                exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
+            raise
+        finally:
+            _serving.reset(token)
+        driver.on_crash = self._crashed
+        if driver.crash is not None:  # reported between start() returning and now
+            self._crashed(driver.crash)
+
+    def _load(self, spec: Any) -> Any:
+        """Load the app, keeping what it prints and logs meanwhile for the error's tail."""
+        try:
+            with logcapture.routed(self.app_output):
+                return self._load_app(spec)
+        except AppLoadError as exc:
+            if not exc.output_tail:
+                cause = exc.__cause__
+                # Where in the app's code it failed; a module that is not there at all
+                # has no such place, and its message says everything.
+                where = traceback_tail(cause) if cause is not None and _in_app_code(cause) else []
+                exc.output_tail = (*self.app_output.tail(), *where)
+            raise
+
+    def _component(self) -> str:
+        """Who failed when the server driver raised something unexpected: the backend for
+        the drivers liveharness ships, the plugin that registered any other driver."""
+        if self.in_workers or self.server_info.driver_class.__module__.startswith("liveharness."):
+            return "backend"
+        return f"plugin {self.server_info.plugin}"
+
+    # ------------------------------------------------------------------ crashes
+
+    def _crashed(self, reason: str) -> None:
+        driver = self.driver
+        if driver is None or self._crash is not None:
+            return
+        self._crash = (reason, driver)
+        error = self.crash_error()
+        logger.error("%s", error)
+        if self.on_crash is not None:
+            self.on_crash(error)
+
+    def crash_error(self) -> BackendCrashed:
+        """A new error describing the crash (each caller raises its own)."""
+        assert self._crash is not None
+        reason, driver = self._crash
+        return BackendCrashed(
+            f"the backend server {self.server_info.name!r} at {self.url} stopped serving "
+            f"while READY: {reason}",
+            output_tail=driver.output.tail(),
+        )
+
+    @property
+    def crashed(self) -> bool:
+        return self._crash is not None
+
+    def check_serving(self, call: str) -> None:
+        """:raises BackendCrashed: the server crashed; ``call`` needs it."""
+        if self._crash is not None:
+            error = self.crash_error()
+            error.add_note(
+                f"{call} needs the backend; stop the harness (its stop() raises this too)"
+            )
+            raise error
+
+    # ------------------------------------------------------------------ stop
+
+    async def stop_server(self) -> None:
+        """Stop the running server driver (not the socket); then deal with tasks it left."""
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            self.last_driver = driver
+            driver.on_crash = None
+        failures: list[BaseException] = []
+        crash = self._crash
+        found_at_stop: BaseException | None = None
+        if driver is not None:
+            try:
+                await driver.stop()
+            except LifecycleError as exc:
+                if crash is None:
+                    failures.append(exc)
+                else:  # what the crashed server's stop found is the crash, reported below
+                    found_at_stop = exc
+            except Exception as exc:
+                error = ShutdownError(
+                    f"server {self.server_info.name!r} failed to stop: {type(exc).__name__}: {exc}",
+                    component=self._component(),
+                    output_tail=[*driver.output.tail(), *traceback_tail(exc)],
+                )
+                error.__cause__ = exc
+                failures.append(error)
+        if crash is not None:
+            error = self.crash_error()
+            error.__cause__ = found_at_stop
+            failures.insert(0, error)
+        leftovers = await self._settle_leftover_tasks()
+        if leftovers:
+            message = (
+                f"the app left {len(leftovers)} task(s) running after its lifespan shutdown; "
+                f"cancelled after {LEFTOVER_TASK_GRACE:g} s: " + "; ".join(leftovers)
+            )
+            if self.config.strict_tasks:
+                failures.append(ShutdownError(message, component="backend"))
+            else:
+                warnings.warn(message, LeftoverTasksWarning, stacklevel=2)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise ShutdownError(
+                "stopping the backend failed", failures=failures, component="backend"
+            )
+
+    def close_socket(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+    def end_capture(self) -> None:
+        """Stop copying the app's streams and root-logger records (see :meth:`start`)."""
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.close()
+
+    async def restart(self) -> None:
+        """Stop the server and start a new one on the same socket; the URL stays the same."""
+        await self.stop_server()
+        await self.start()
+
+    # ------------------------------------------------------------------ tasks
+
+    def _watch_tasks(self) -> None:
+        """Record the tasks created inside the server, through the loop's task factory."""
+        loop = self.loop
+        assert loop is not None
+        if getattr(loop.get_task_factory(), "liveharness_backend", None) is not None:
+            return
+        previous = loop.get_task_factory()
+        self._previous_factory = previous
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+            task: Any
+            if previous is not None:
+                task = previous(loop, coro, **kwargs)
+            else:
+                task = asyncio.Task(coro, loop=loop, **kwargs)
+            owner = _serving.get()
+            if owner is not None:
+                owner._tasks.add(task)
+                task.add_done_callback(owner._tasks.discard)
+            return task
+
+        factory.liveharness_backend = self  # type: ignore[attr-defined]
+        loop.set_task_factory(factory)
+
+    def unwatch_tasks(self) -> None:
+        loop = self.loop
+        if (
+            loop is not None
+            and getattr(loop.get_task_factory(), "liveharness_backend", None) is self
+        ):
+            loop.set_task_factory(self._previous_factory)
+
+    async def _settle_leftover_tasks(self) -> list[str]:
+        current = asyncio.current_task()
+        pending = {task for task in self._tasks if not task.done() and task is not current}
+        if not pending:
+            return []
+        _, still = await asyncio.wait(pending, timeout=LEFTOVER_TASK_GRACE)
+        described = [_describe(task) for task in still]
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=self.config.shutdown_timeout)
+        return sorted(described)
+
+
+def _in_app_code(exc: BaseException | None) -> bool:
+    """Whether ``exc``'s traceback passes through code that is not liveharness's or Python's
+    import machinery."""
+    if exc is None:
+        return False
+    own = os.path.dirname(__file__) + os.sep
+    return any(
+        not frame.filename.startswith((own, "<frozen importlib"))
+        and os.sep + "importlib" + os.sep not in frame.filename
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
+
+
+def _describe(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", None) or type(coro).__name__
+    return f"{task.get_name()} ({name})"

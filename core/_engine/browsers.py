@@ -1,0 +1,383 @@
+"""The browsers one harness opened, and the rules for opening and closing them.
+
+A browser belongs to the thread or event loop that asked for it (see
+:class:`~liveharness.BrowserSession`); when the harness stops it closes each one
+*there*, before the frontend and backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._config.config import Source
+from .._errors import (
+    LifecycleError,
+    PluginError,
+    ShutdownError,
+    UnknownConfigKey,
+    UsageError,
+    traceback_tail,
+)
+from .._net.sockets import reserve_free_port, server_url
+from .._plugins.manager import plugin_of_traceback
+from .._runtime.loopthread import CallerThread, run_in_thread
+from .._runtime.states import State
+from ..drivers import BrowserDriver, BrowserLaunch, BrowserSession, FrontendDriver
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from .._config.config import Config
+    from ..drivers._registry import DriverRegistry
+
+__all__ = ["BrowserHost", "HarnessBrowsers"]
+
+
+class BrowserHost(Protocol):
+    """What browsers are opened for: a :class:`~liveharness.Harness`, or a deployment
+    liveharness did not start (the pytest plugin's ``--lh-base-url``)."""
+
+    name: str
+    config: Config
+    registry: DriverRegistry
+    plugin_manager: pluggy.PluginManager
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def state(self) -> State: ...
+
+
+class HarnessBrowsers:
+    """The browsers one harness opened, and the rules for opening and closing them."""
+
+    def __init__(self, harness: BrowserHost, *, binds_backend: bool = False) -> None:
+        """:param binds_backend: ``harness`` binds its backend's socket from its
+        configuration (a :class:`~liveharness.Harness`), so the port of the next one
+        on a free port can be reserved ahead (see :attr:`BrowserLaunch.reserve_next_url`)."""
+        self._harness = harness
+        self._binds_backend = binds_backend
+        self._drivers: dict[str, BrowserDriver] = {}
+        self._sessions: list[BrowserSession] = []
+        self._lock = threading.Lock()
+        self._closing = False
+        name = harness.config.browser
+        if name is not None:
+            # Fail at construction, like every other configuration error.
+            self._driver_options(name, {})
+
+    @property
+    def sessions(self) -> tuple[BrowserSession, ...]:
+        with self._lock:
+            return tuple(self._sessions)
+
+    # ------------------------------------------------------------------ opening
+
+    def open(self, overrides: Mapping[str, Any], running_loop: Any) -> Any:
+        """``harness.browser()``: open on this thread; return the native object."""
+        self._require_ready("browser")
+        if running_loop is not None and asyncio._get_running_loop() is running_loop:
+            raise UsageError(
+                f"{self._harness.name} serves its app in this thread's event loop, which a "
+                "blocking browser call would stop from answering: use "
+                "'await harness.abrowser()' here"
+            )
+        driver, launch = self.launch(overrides, "browser")
+        session = driver.open(launch)
+        try:
+            self.opened(session)
+        except BaseException:
+            self.close_here(session, stopping=True)
+            raise
+        return session.native
+
+    async def aopen(self, overrides: Mapping[str, Any]) -> Any:
+        """``await harness.abrowser()``: open in this loop; return the native object."""
+        self._require_ready("abrowser")
+        driver, launch = self.launch(overrides, "abrowser")
+        session = await driver.aopen(launch)
+        try:
+            self.opened(session)
+        except BaseException:
+            await self.aclose(session, stopping=True)
+            raise
+        return session.native
+
+    def _require_ready(self, call: str) -> None:
+        """:raises UsageError: not READY. :raises FrontendCrashed: the frontend died."""
+        state = self._harness.state
+        if state is not State.READY:
+            if state is State.INIT:
+                hint = "start it first"
+            elif state in (State.STOPPED, State.FAILED):
+                hint = "a stopped harness does not start again; create a new Harness"
+            else:
+                hint = "wait until start() returns"
+            raise UsageError(
+                f"{self._harness.name} is {state.name}: {call}() needs a READY harness; {hint}"
+            )
+        # A page on a dead frontend would fail with a browser's network error at best.
+        frontend: FrontendDriver | None = getattr(self._harness, "frontend", None)
+        crash = frontend.crashed() if frontend is not None else None
+        if crash is not None:
+            raise crash
+
+    def launch(
+        self, overrides: Mapping[str, Any], call: str
+    ) -> tuple[BrowserDriver, BrowserLaunch]:
+        """The driver and launch for one ``browser(**overrides)`` call."""
+        overrides = dict(overrides)
+        config = self._harness.config
+        name = overrides.pop("driver", None) or config.browser
+        if name is None:
+            raise UsageError(
+                f"{self._harness.name} has no browser driver configured: set browser = "
+                "'playwright' or 'selenium' in [tool.liveharness], LIVEHARNESS_BROWSER, "
+                f"Harness(browser=...), or call {call}(driver='playwright')"
+            )
+        headed = overrides.pop("headed", None)
+        options, sources = self._driver_options(name, overrides, call=call)
+        if headed is None:
+            headed = bool(config.headed)
+            sources["headed"] = str(config.source_of("headed"))
+        elif not isinstance(headed, bool):
+            raise UsageError(f"{call}(headed={headed!r}): headed must be True or False")
+        driver = self._drivers.get(name)
+        if driver is None:
+            info = self._harness.registry.get("browser", name)
+            driver = self._drivers[name] = info.driver_class()
+        launch = BrowserLaunch(
+            harness=self._harness.name,
+            driver=name,
+            url=self._harness.url,
+            options=options,
+            sources=sources,
+            headed=headed,
+            startup_timeout=config.startup_timeout,
+            shutdown_timeout=config.shutdown_timeout,
+            # A frontend's URL may change from harness to harness whatever the port.
+            url_is_fixed=config.port != 0 and config.frontend is None,
+            throwaway_certificate=bool(config.tls) and config.tls_certfile is None,
+            reserve_next_url=(
+                self._reserve_next_url
+                if self._binds_backend and config.port == 0 and config.frontend is None
+                else None
+            ),
+        )
+        return driver, launch
+
+    def _reserve_next_url(self) -> str:
+        """The URL of the next harness on a free port of this host, its port held until then."""
+        config = self._harness.config
+        port = reserve_free_port(config.host)
+        return server_url(config.host, port, tls=bool(config.tls))
+
+    def _driver_options(
+        self, name: str, overrides: Mapping[str, Any], call: str = "browser"
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        config = self._harness.config
+        source = str(config.source_of("browser")) if name == config.browser else f"{call}()"
+        info = self._harness.registry.get("browser", name, source=source)
+        schema = {option.name: option for option in getattr(info.driver_class, "options", ())}
+        options = config.driver_options("browser", name, schema.values())
+        given = config["browsers"].get(name, {})
+        sources = {
+            key: str(config.source_of(f"browsers.{name}.{key}")) if key in given else "the default"
+            for key in options
+        }
+        for key, value in overrides.items():
+            option = schema.get(key)
+            where = Source("argument", f"argument {call}({key}=)")
+            if option is None:
+                known = sorted([*schema, "driver", "headed"])
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise UnknownConfigKey(
+                    f"{call}() got an unknown option {key!r} for the {name} driver{hint}\n"
+                    f"  known options: {', '.join(known)}",
+                    key=key,
+                    source=str(where),
+                )
+            options[key] = option.check(value, key=key, source=where)
+            sources[key] = str(where)
+        return options, sources
+
+    def opened(self, session: BrowserSession) -> None:
+        """Record a session the driver opened, and tell plugins; on failure, close it again."""
+        with self._lock:
+            refused = self._closing
+            if not refused:
+                self._sessions.append(session)
+        if refused:
+            raise UsageError(
+                f"{self._harness.name} began stopping while the browser opened; it was closed again"
+            )
+        manager = self._harness.plugin_manager
+        try:
+            manager.hook.liveharness_browser_opened(harness=self._harness, session=session)
+        except Exception as exc:
+            plugin = plugin_of_traceback(manager, "liveharness_browser_opened", exc)
+            raise PluginError(
+                f"plugin {plugin!r} raised in liveharness_browser_opened: "
+                f"{type(exc).__name__}: {exc}",
+                plugin=plugin,
+            ) from exc
+
+    def find(self, native: Any) -> BrowserSession:
+        with self._lock:
+            for session in self._sessions:
+                if session.native is native:
+                    return session
+        raise UsageError(f"{native!r} is not an open browser of {self._harness.name}")
+
+    def forget(self, session: BrowserSession) -> None:
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self, native: Any) -> None:
+        """``harness.close_browser()``: close one browser, on this thread."""
+        session = self.find(native)
+        if session.is_async:
+            raise UsageError(
+                "this browser came from abrowser(): use 'await harness.aclose_browser()'"
+            )
+        if session.owner.thread not in (None, threading.current_thread()):
+            raise UsageError(
+                f"this browser belongs to {session.owner}; close it there (Playwright's sync "
+                "objects work only on the thread that made them)"
+            )
+        self.close_here(session, stopping=False)
+
+    async def aclose(self, session: BrowserSession, *, stopping: bool) -> None:
+        """Close one session from a coroutine: in this loop, or in a worker thread."""
+        if session.is_async:
+            if session.owner.loop is not asyncio.get_running_loop():
+                raise UsageError(f"this browser belongs to {session.owner}; close it there")
+            await self.aclose_here(session, stopping=stopping)
+        else:
+            await run_in_thread(lambda: self.close_here(session, stopping=stopping))
+
+    def close_here(self, session: BrowserSession, *, stopping: bool) -> None:
+        """Close a sync session on this thread: plugins first, then the driver."""
+        failures: list[BaseException] = []
+        try:
+            self._closing_hook(session, failures)
+        finally:
+            # Closed even when a hook was interrupted (Ctrl-C lands on this thread).
+            try:
+                session.close(stopping=stopping)
+            finally:
+                session.closed = True
+                self.forget(session)
+        if failures:
+            raise failures[0]
+
+    async def aclose_here(self, session: BrowserSession, *, stopping: bool) -> None:
+        """Close an async session in this loop: plugins first, then the driver."""
+        failures: list[BaseException] = []
+        try:
+            self._closing_hook(session, failures)
+        finally:
+            try:
+                await session.aclose(stopping=stopping)
+            finally:
+                session.closed = True
+                self.forget(session)
+        if failures:
+            raise failures[0]
+
+    def _closing_hook(self, session: BrowserSession, failures: list[BaseException]) -> None:
+        manager = self._harness.plugin_manager
+        try:
+            manager.hook.liveharness_browser_closing(harness=self._harness, session=session)
+        except Exception as exc:
+            plugin = plugin_of_traceback(manager, "liveharness_browser_closing", exc)
+            error = ShutdownError(
+                f"plugin {plugin!r} raised in liveharness_browser_closing: "
+                f"{type(exc).__name__}: {exc}",
+                component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
+            )
+            error.__cause__ = exc
+            failures.append(error)
+
+    async def aclose_all(self, caller: CallerThread | None) -> list[BaseException]:
+        """Close every open session in its own world, newest first; return the failures.
+
+        Runs in the harness's loop while it stops. ``caller`` is the thread blocked in
+        a sync ``stop()``, which can run what must run on it.
+        """
+        with self._lock:
+            self._closing = True
+            sessions = list(reversed(self._sessions))
+        failures: list[BaseException] = []
+        for session in sessions:
+            try:
+                await self._close_in_world(session, caller)
+            except LifecycleError as exc:
+                failures.append(exc)
+            except Exception as exc:
+                error = ShutdownError(
+                    f"closing the {session.driver} browser failed: {type(exc).__name__}: {exc}",
+                    component="browser",
+                )
+                error.__cause__ = exc
+                failures.append(error)
+        return failures
+
+    async def _close_in_world(self, session: BrowserSession, caller: CallerThread | None) -> None:
+        owner = session.owner
+        here = asyncio.get_running_loop()
+        timeout = self._harness.config.shutdown_timeout
+        if session.is_async:
+            loop = owner.loop
+            if loop is here:
+                await self.aclose_here(session, stopping=True)
+            elif loop is None or loop.is_closed() or not loop.is_running():
+                # Its loop has ended; the driver closed what it had there when it did.
+                session.closed = True
+                self.forget(session)
+            elif caller is not None and caller.blocked_loop is loop:
+                self.forget(session)
+                raise ShutdownError(
+                    f"cannot close the {session.driver} browser: it belongs to the event loop "
+                    "that is blocked in stop(); stop the harness with 'await harness.astop()' "
+                    "there, or close the browser first",
+                    component="browser",
+                )
+            else:
+                coro = self.aclose_here(session, stopping=True)
+                await asyncio.wait_for(
+                    asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop)), timeout
+                )
+            return
+
+        def close() -> None:
+            self.close_here(session, stopping=True)
+
+        if owner.thread is None:
+            # Usable from any thread (Selenium): on the thread that stopped, else a worker.
+            if caller is not None:
+                await caller.call(close)
+            else:
+                await run_in_thread(close, name="liveharness-browser-close")
+        elif owner.thread is threading.current_thread():
+            close()
+        elif caller is not None and caller.thread is owner.thread:
+            await caller.call(close)
+        else:
+            # Kept in the list, so its own thread can still close it with close_browser().
+            raise ShutdownError(
+                f"cannot close the {session.driver} browser of {self._harness.name}: it was "
+                f"opened on {owner} and can only be used there; stop the harness from that "
+                "thread, or close the browser there with harness.close_browser(page)",
+                component="browser",
+            )

@@ -1,0 +1,477 @@
+"""The async core of a :class:`~liveharness.Harness`: its state, its steps, its async API.
+
+:class:`HarnessCore` runs the lifecycle in whichever event loop it is awaited in: the
+test's own (``await h.astart()``) or the harness's loop thread, which the blocking
+API in :mod:`liveharness._facade.harness` starts and drives. Everything here runs in that
+loop, except construction and the read-only properties.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pluggy
+
+from .._config.config import Config, load_config
+from .._errors import (
+    AppLoadError,
+    BackendCrashed,
+    ConfigError,
+    InvalidTransition,
+    ShutdownError,
+    StartupError,
+    UsageError,
+    traceback_tail,
+)
+from .._net.tls import TLSSetup
+from .._plugins.manager import build_plugin_manager, plugin_of_traceback, register_drivers
+from .._runtime.loopthread import CallerThread, LoopThread
+from .._runtime.states import State, Timeline, check_transition
+from ..drivers import BrowserSession, FrontendDriver, ServerDriver
+from ..drivers._registry import DriverInfo, DriverRegistry
+from .apploader import load_app_spec
+from .backend import Backend
+from .browsers import HarnessBrowsers
+from .frontend import frontend_launch, select_frontend, serve_for_frontend, wait_for_frontend
+from .inline import write_app_source
+from .undo import UndoStack, raise_stop_failures
+
+__all__ = ["HarnessCore"]
+
+logger = logging.getLogger("liveharness")
+
+NOT_GIVEN: Any = object()
+_numbers = itertools.count(1)
+_Self = TypeVar("_Self", bound="HarnessCore")
+
+
+class HarnessCore:
+    """The state machine and the async API of :class:`~liveharness.Harness` (which adds
+    the blocking API on a loop thread of its own); see there for the parameters."""
+
+    def __init__(
+        self,
+        app: Any = NOT_GIVEN,
+        *,
+        plugins: Sequence[object] = (),
+        cwd: str | Path | None = None,
+        app_source: Callable[..., Any] | str | None = None,
+        app_name: str = "app",
+        **options: Any,
+    ) -> None:
+        if app is not NOT_GIVEN:
+            options["app"] = app
+        if app_source is not None and "app" in options:
+            raise UsageError("pass either app= or app_source=, not both")
+        self._app_source = app_source
+        self._app_name = app_name
+        self.name = f"harness-{next(_numbers)}"
+        self.config: Config = load_config(options, cwd=Path(cwd) if cwd is not None else None)
+        self.plugin_manager: pluggy.PluginManager = build_plugin_manager(
+            disabled=self.config.disable_plugins, plugins=plugins
+        )
+        self.registry = DriverRegistry()
+        register_drivers(self.plugin_manager, self.registry)
+
+        config = self.config
+        self._server_info: DriverInfo = self.registry.get(
+            "server", config.server, source=str(config.source_of("server"))
+        )
+        self._server_options = config.driver_options(
+            "server", config.server, getattr(self._server_info.driver_class, "options", ())
+        )
+        self._tls = TLSSetup.from_config(config)
+        if config.workers > 1 or config.isolation == "process":
+            from .workers import check_worker_app
+
+            check_worker_app(config, has_source=app_source is not None)
+        self._frontend_info, self._frontend_options = select_frontend(config, self.registry)
+        # Checks the browser driver and its options now, like every other configuration value.
+        self._browsers = HarnessBrowsers(self, binds_backend=True)
+        self._caller: CallerThread | None = None
+
+        self.timeline = Timeline()
+        self._state = State.INIT
+        self._undo = UndoStack()
+        self._backend = Backend(
+            config, self._server_info, self._server_options, self._app_spec, self._load_app
+        )
+        self._backend.on_crash = self._backend_crashed
+        self._backend_lock: asyncio.Lock | None = None
+        self._frontend: FrontendDriver | None = None
+        self._frontend_url: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: LoopThread | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[list[BaseException]] | None = None
+        self._stop_requested = False
+        self._failed_phase = State.BACKEND_UP.name
+        self._sync_lock = threading.RLock()
+
+    @property
+    def state(self) -> State:
+        """The current lifecycle state."""
+        return self._state
+
+    @property
+    def backend_url(self) -> str:
+        """The backend's base URL, e.g. ``"http://127.0.0.1:8123"``; known once the port is bound."""
+        if self._backend.url is None:
+            raise UsageError(
+                f"{self.name} has no backend URL yet: it is {self._state.name}; call start() first"
+            )
+        return self._backend.url
+
+    @property
+    def url(self) -> str:
+        """Where a browser should go: the frontend's URL, or the backend's while there is no frontend."""
+        if self._frontend_url is not None:
+            return self._frontend_url
+        return self.backend_url
+
+    @property
+    def frontend_url(self) -> str | None:
+        """The frontend's base URL once it answers; ``None`` with no frontend configured."""
+        return self._frontend_url
+
+    @property
+    def frontend(self) -> FrontendDriver | None:
+        """The frontend driver, once the frontend phase has begun."""
+        return self._frontend
+
+    @property
+    def frontend_output(self) -> list[str]:
+        """The last lines (up to 1000) the frontend's processes wrote, colour codes removed."""
+        return self._frontend.output.tail(1000) if self._frontend is not None else []
+
+    @property
+    def frontend_log(self) -> Path | None:
+        """The file holding everything the frontend's processes wrote, while it exists.
+
+        By default it is in the harness's private temporary folder, removed at stop;
+        the frontend's ``log_file`` option keeps it elsewhere.
+        """
+        return self._frontend.log_path if self._frontend is not None else None
+
+    @property
+    def ca_path(self) -> str | None:
+        """The certificate authority (PEM) that clients verify the HTTPS backend with."""
+        tls = self._backend.tls
+        return tls.ca_path if tls is not None else None
+
+    @property
+    def server(self) -> ServerDriver | None:
+        """The running server driver, once the backend phase has begun."""
+        return self._backend.driver
+
+    @property
+    def backend_output(self) -> list[str]:
+        """The last lines the backend server logged."""
+        driver = self._backend.driver or self._backend.last_driver
+        return driver.output.tail(200) if driver is not None else []
+
+    def __repr__(self) -> str:
+        where = f" {self._backend.url}" if self._backend.url else ""
+        return f"<Harness {self.name} {self._state.name}{where}>"
+
+    def _enter(self, new: State) -> None:
+        check_transition(self._state, new)
+        if new in (State.BACKEND_UP, State.FRONTEND_UP, State.READY):
+            self._failed_phase = new.name
+        old, self._state = self._state, new
+        entry = self.timeline.record(new)
+        try:
+            self.plugin_manager.hook.liveharness_state_changed(
+                harness=self, old=old, new=new, at=entry.at
+            )
+        except Exception as exc:
+            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_state_changed", exc)
+            error_class = (
+                ShutdownError
+                if new in (State.STOPPING, State.STOPPED, State.FAILED)
+                else StartupError
+            )
+            raise error_class(
+                f"plugin {plugin!r} raised in liveharness_state_changed({old.name} -> {new.name}): "
+                f"{type(exc).__name__}: {exc}",
+                phase=new.name,
+                component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
+            ) from exc
+
+    # ------------------------------------------------------------------ async API
+
+    async def astart(self: _Self) -> _Self:
+        """Start the stack in the running event loop and return once it is READY.
+
+        :raises StartupError: a component failed; whatever had started was stopped first,
+            and the harness is FAILED.
+        """
+        self._claim_start(asyncio.get_running_loop())
+        self._start_task = asyncio.current_task()
+        try:
+            await self._start_backend()
+            self._enter(State.BACKEND_UP)
+            # The frontend step is entered even with no frontend, so every observer
+            # sees the same sequence.
+            await self._start_frontend()
+            self._enter(State.FRONTEND_UP)
+            self._enter(State.READY)
+        except BaseException as exc:
+            await self._fail_start(exc)
+            if isinstance(exc, asyncio.CancelledError) and self._stop_requested:
+                raise StartupError(
+                    f"{self.name} was stopped while starting",
+                    phase=self._failed_phase,
+                    component="harness",
+                ) from None
+            raise
+        finally:
+            self._start_task = None
+        return self
+
+    async def astop(self) -> None:
+        """Stop whatever was started, in reverse order; legal in every state and idempotent.
+
+        :raises ShutdownError: one or more stop steps failed; all of them ran.
+        """
+        if self._state in (State.STOPPED, State.FAILED):
+            return
+        if self._stop_task is not None:
+            raise_stop_failures(await asyncio.shield(self._stop_task))
+            return
+        if self._start_task is not None and self._start_task is not asyncio.current_task():
+            # Stopping while starting: cancel the start, which undoes what it began.
+            self._stop_requested = True
+            start_task = self._start_task
+            start_task.cancel()
+            await asyncio.wait({start_task})
+            if not start_task.cancelled():
+                # Its error belongs to whoever awaits the start (who may have stopped
+                # waiting); mark it retrieved so asyncio does not log it at exit.
+                start_task.exception()
+            return
+        # In a task of its own, so it runs to its end even if the caller is cancelled
+        # meanwhile (Ctrl-C under asyncio.run cancels the main task): what was started is
+        # still undone before the cancellation propagates. A second cancellation cuts it short.
+        stop = self._stop_task = asyncio.ensure_future(self._stop(State.STOPPED))
+        try:
+            failures = await asyncio.shield(stop)
+        except asyncio.CancelledError as exc:
+            for failure in await stop:
+                if hasattr(exc, "add_note"):  # Python 3.11+
+                    exc.add_note(f"while stopping: {type(failure).__name__}: {failure}")
+            raise
+        finally:
+            self._stop_task = None
+        raise_stop_failures(failures)
+
+    async def __aenter__(self: _Self) -> _Self:
+        return await self.astart()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.astop()
+
+    async def abrowser(self, **overrides: Any) -> Any:
+        """As :meth:`browser`, in the running event loop: an async Playwright ``Page``,
+        or a Selenium ``WebDriver`` opened in a worker thread so the loop keeps serving."""
+        self._backend.check_serving("abrowser()")
+        return await self._browsers.aopen(overrides)
+
+    async def aclose_browser(self, native: Any) -> None:
+        """Close one browser :meth:`abrowser` returned, before the harness stops."""
+        await self._browsers.aclose(self._browsers.find(native), stopping=False)
+
+    @property
+    def browser_sessions(self) -> tuple[BrowserSession, ...]:
+        """The open browsers, oldest first, with their drivers and owners (for plugins)."""
+        return self._browsers.sessions
+
+    async def arestart_backend(self) -> None:
+        """Restart the backend in place: lifespan shutdown, then startup; the URL stays.
+
+        The listening socket stays open, so clients that connect meanwhile wait in its
+        backlog rather than being refused. Readiness is an event, as at start.
+
+        :raises InvalidTransition: the harness is not READY.
+        :raises ShutdownError: stopping the old server failed (the new one is not started;
+            the harness is stopped).
+        :raises BackendStartError: the new server did not start (the harness is FAILED).
+        :raises BackendCrashed: the backend had stopped serving on its own; nothing was
+            restarted (stop the harness).
+        """
+        self._backend.check_serving("restart_backend()")
+        if self._state is not State.READY:
+            raise InvalidTransition(
+                f"arestart_backend(): {self.name} is {self._state.name}; "
+                "it needs READY (after start(), before stop())",
+                current=self._state,
+                requested=State.BACKEND_UP,
+            )
+        if self._backend_lock is None:
+            self._backend_lock = asyncio.Lock()
+        async with self._backend_lock:
+            try:
+                await self._backend.restart()
+            except BaseException as exc:
+                self._failed_phase = State.BACKEND_UP.name
+                await self._fail_start(exc)
+                raise
+            self.timeline.record_restart()
+
+    def _backend_crashed(self, error: BackendCrashed) -> None:
+        """The server stopped serving while READY (in the harness's loop): tell plugins."""
+        try:
+            self.plugin_manager.hook.liveharness_backend_crashed(harness=self, error=error)
+        except Exception as exc:
+            # Nothing to raise it to: the crash itself is raised by the next call.
+            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_backend_crashed", exc)
+            logger.exception("plugin %r raised in liveharness_backend_crashed", plugin)
+
+    # ------------------------------------------------------------------ internals
+
+    def _claim_start(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._sync_lock:
+            claimed = self._loop is not None and self._loop is not loop
+            if claimed or self._state is not State.INIT or self._start_task is not None:
+                raise InvalidTransition(
+                    f"{self.name} was already started (it is {self._state.name}); "
+                    "a harness starts once: create a new Harness to start again",
+                    current=self._state,
+                    requested=State.BACKEND_UP,
+                )
+            self._loop = loop
+
+    def _app_spec(self) -> Any:
+        """The app specification: configured, or an inline source written as a module."""
+        if self._app_source is not None:
+            inline = write_app_source(self._app_source, self._app_name)
+            self._undo.push_call("app source", inline.cleanup)
+            return inline.spec
+        spec = self.config.app
+        if spec is None:
+            raise ConfigError(
+                "no app configured: pass Harness(app='package.module:app'), or set app in "
+                "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
+                key="app",
+                source=str(self.config.source_of("app")),
+            )
+        return spec
+
+    def _load_app(self, spec: Any) -> Any:
+        """The app for ``spec``: a plugin's, an import string's, or the object itself."""
+        try:
+            loaded = self.plugin_manager.hook.liveharness_load_app(spec=spec, config=self.config)
+        except Exception as exc:
+            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_load_app", exc)
+            raise AppLoadError(
+                f"plugin {plugin!r} raised in liveharness_load_app(spec={spec!r}): "
+                f"{type(exc).__name__}: {exc}",
+                spec=spec,
+                component=f"plugin {plugin}",
+                output_tail=traceback_tail(exc),
+            ) from exc
+        if loaded is not None:
+            return loaded
+        if isinstance(spec, str):
+            source = (
+                "app_source=" if self._app_source is not None else str(self.config.source_of("app"))
+            )
+            return load_app_spec(spec, source=source)
+        return spec
+
+    async def _start_backend(self) -> None:
+        backend = self._backend
+        if self._tls is not None:
+            backend.tls = self._tls.files()
+            self._undo.push_call("tls", self._tls.cleanup)
+        # Bind first: a busy port fails before any app code runs.
+        backend.bind()
+        self._undo.push_call("output capture", backend.end_capture)
+        self._undo.push_call("socket", backend.close_socket)
+        self._undo.push("backend", backend.stop_server)
+        self._undo.push_call("task watch", backend.unwatch_tasks)
+        await backend.start()
+
+    async def _start_frontend(self) -> None:
+        info = self._frontend_info
+        if info is None:
+            return
+        self._failed_phase = State.FRONTEND_UP.name
+        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
+        # The pid in the name says whose it is, should one ever be left behind.
+        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
+        self._undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+        launch = frontend_launch(
+            self.config,
+            self._frontend_options,
+            backend_url=self.backend_url,
+            backend_port=urlsplit(self.backend_url).port or 0,
+            workdir=workdir,
+            serve=self._serve_for_frontend,
+            harness_name=self.name,
+        )
+        driver: FrontendDriver = info.driver_class(launch)
+        self._frontend = driver
+        self._undo.push("frontend", driver.stop)
+        self._frontend_url = await wait_for_frontend(driver, info.name, self.config)
+
+    def _serve_for_frontend(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0
+    ) -> Awaitable[ServerDriver]:
+        """The frontend's :class:`~liveharness.drivers.ServeApp`: this harness's server driver."""
+        return serve_for_frontend(
+            app,
+            server=self._server_info,
+            options=self._server_options,
+            config=self.config,
+            host=host,
+            port=port,
+        )
+
+    async def _stop(self, final: State) -> list[BaseException]:
+        failures: list[BaseException] = []
+        try:
+            self._enter(State.STOPPING)
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
+            failures.append(exc)
+        # Browsers first, so no late request or event reaches a dying frontend or backend.
+        try:
+            failures.extend(await self._browsers.aclose_all(self._caller))
+        except (KeyboardInterrupt, SystemExit) as exc:
+            failures.append(exc)
+        failures.extend(await self._undo.run())
+        try:
+            self._enter(final)
+        except (ShutdownError, KeyboardInterrupt, SystemExit) as exc:
+            failures.append(exc)
+        # A KeyboardInterrupt raised by a hook or a driver while stopping does not cut
+        # the stop short: it is returned with the failures, and raised by the caller
+        # (not here: raised in a task of its own, asyncio would let it out of the loop).
+        return failures
+
+    async def _fail_start(self, exc: BaseException) -> None:
+        """Undo a start that raised ``exc``; attach undo failures to it as notes."""
+        if self._state in (State.STOPPED, State.FAILED, State.STOPPING):
+            return
+        # The undo must finish even if this task is cancelled again meanwhile.
+        undo = asyncio.ensure_future(self._stop(State.FAILED))
+        try:
+            failures = await asyncio.shield(undo)
+        except asyncio.CancelledError:
+            failures = await undo
+        for failure in failures:
+            if isinstance(failure, (KeyboardInterrupt, SystemExit)):
+                raise failure from exc  # interrupted while undoing: the interrupt wins
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"while undoing the start: {type(failure).__name__}: {failure}")

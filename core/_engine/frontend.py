@@ -1,0 +1,180 @@
+"""The FRONTEND_UP phase: choosing the frontend driver, what it is given, and waiting for it.
+
+The harness calls these in order: :func:`select_frontend` when it is created (so a bad
+option fails before anything starts), :func:`frontend_launch` once the backend
+answers, then :func:`wait_for_frontend` around the driver's start. A frontend that
+serves files asks for a server through :func:`serve_for_frontend`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .._config.config import Config
+from .._errors import BackendStartError, FrontendStartError
+from .._net.sockets import bind_listening_socket, server_url, url_host
+from .._runtime.states import State, start_within
+from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
+from ..drivers._registry import DriverInfo, DriverRegistry
+
+__all__ = [
+    "describe_option",
+    "frontend_launch",
+    "select_frontend",
+    "serve_for_frontend",
+    "wait_for_frontend",
+]
+
+
+def describe_option(config: Config, option: str) -> str:
+    """``"frontends.dev.command from <source>"``, for messages about a frontend option."""
+    key = f"frontends.{config.frontend}.{option}"
+    try:
+        source = str(config.source_of(key))
+    except KeyError:
+        source = "the default"
+    return f"{key} from {source}"
+
+
+def select_frontend(
+    config: Config, registry: DriverRegistry
+) -> tuple[DriverInfo | None, dict[str, Any]]:
+    """The configured frontend driver and its checked options; ``(None, {})`` for none.
+
+    :raises UnknownDriver, DriverUnavailable, ConfigError: a bad selection or option.
+    """
+    if config.frontend is None:
+        return None, {}
+    info = registry.get("frontend", config.frontend, source=str(config.source_of("frontend")))
+    driver_class = info.driver_class
+    options = config.driver_options(
+        "frontend", config.frontend, getattr(driver_class, "options", ())
+    )
+    if issubclass(driver_class, FrontendDriver):
+        driver_class.check_options(options, partial(describe_option, config))
+    return info, options
+
+
+def _base_dir(config: Config) -> Path:
+    # Relative paths are taken from the folder of the file that set the frontend's
+    # working directory (or, with none set, of the file that chose the frontend).
+    key = f"frontends.{config.frontend}.cwd"
+    try:
+        config.source_of(key)
+    except KeyError:
+        key = "frontend"
+    return config.folder_of(key)
+
+
+def frontend_launch(
+    config: Config,
+    options: dict[str, Any],
+    *,
+    backend_url: str,
+    backend_port: int,
+    workdir: Path,
+    serve: ServeApp,
+    harness_name: str,
+) -> FrontendLaunch:
+    """What the frontend driver is given, once the backend answers at ``backend_url``."""
+    return FrontendLaunch(
+        backend_url=backend_url,
+        runtime={
+            "backend_url": backend_url,
+            "backend_host": url_host(config.host),
+            "backend_port": str(backend_port),
+        },
+        options=options,
+        base_dir=_base_dir(config),
+        workdir=workdir,
+        describe=partial(describe_option, config),
+        serve=serve,
+        startup_timeout=config.startup_timeout,
+        shutdown_timeout=config.shutdown_timeout,
+        harness_name=harness_name,
+    )
+
+
+async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -> str:
+    """Start ``driver`` within its startup timeout and return its URL (no trailing slash).
+
+    :raises StartupTimeout: it did not become ready in time; carries its output tail.
+    :raises FrontendStartError: it failed (any error it raised that is not a lifecycle
+        error is wrapped in one).
+    """
+    timeout = driver.startup_timeout
+    url = await start_within(
+        driver.start(),
+        timeout,
+        what=f"frontend {name!r}",
+        timeout_detail=f"{timeout:g} s (startup_timeout = {config.startup_timeout:g} s "
+        f"from {config.source_of('startup_timeout')})",
+        phase=State.FRONTEND_UP,
+        component="frontend",
+        tail=driver.output.tail,
+        error_class=FrontendStartError,
+    )
+    return url.rstrip("/")
+
+
+async def serve_for_frontend(
+    app: Any,
+    *,
+    server: DriverInfo,
+    options: dict[str, Any],
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> ServerDriver:
+    """Serve ``app`` for the frontend through the harness's server driver (a :class:`ServeApp`)."""
+    name = server.name
+    try:
+        sock = bind_listening_socket(host, port)
+    except BackendStartError as exc:
+        raise FrontendStartError(
+            f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
+            phase=State.FRONTEND_UP.name,
+            component="frontend",
+        ) from exc
+    launch = ServerLaunch(
+        app=app,
+        app_spec=None,
+        sock=sock,
+        url=server_url(host, sock.getsockname()[1]),
+        options=options,
+        startup_timeout=config.startup_timeout,
+        shutdown_timeout=config.shutdown_timeout,
+    )
+    try:
+        driver: ServerDriver = server.driver_class(launch)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        await start_within(
+            driver.start(),
+            config.startup_timeout,
+            what=f"server {name!r} serving the frontend",
+            timeout_detail=f"startup_timeout = {config.startup_timeout:g} s",
+            phase=State.FRONTEND_UP,
+            component="frontend",
+            tail=driver.output.tail,
+            error_class=FrontendStartError,
+        )
+    except BaseException as exc:
+        # Not on the undo stack: the frontend driver stops it once it has it.
+        with contextlib.suppress(Exception):
+            await driver.stop()
+        sock.close()
+        if isinstance(exc, BackendStartError):  # the server driver's own error
+            raise FrontendStartError(
+                f"server {name!r} failed to serve the frontend: {exc.message}",
+                phase=State.FRONTEND_UP.name,
+                component="frontend",
+                output_tail=exc.output_tail,
+            ) from exc
+        raise
+    return driver

@@ -1,0 +1,1 @@
+"""Networking: listening sockets, the readiness probe, TLS files, the static-files app."""

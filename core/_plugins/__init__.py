@@ -1,0 +1,1 @@
+"""The plugin system: the hook specifications, the plugin manager, what hooks receive."""

@@ -1,0 +1,156 @@
+"""Hook specifications: the whole contract between liveharness and its plugins.
+
+Every hook a plugin may implement is specified here, grouped by kind. Plugins mark
+implementations with :data:`liveharness.hookimpl`; a misspelled implementation is
+rejected when the harness builds its plugin manager.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .._config.config import Config
+    from .._errors import BackendCrashed
+    from .._runtime.states import State
+    from ..drivers import BrowserSession
+    from ..drivers._registry import DriverRegistry
+    from .view import HarnessView
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "liveharness"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# -------------------------------------------------------------------------
+# Registration hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def liveharness_register_drivers(registry: DriverRegistry) -> None:
+    """Add named server, frontend and browser drivers to ``registry``.
+
+    Called once per harness, when the harness is created, before any
+    configuration value naming a driver is checked.
+
+    :param registry: the harness's :class:`~liveharness.DriverRegistry`; call
+        ``registry.add_server(name, driver_class, ...)`` and its siblings.
+        Registering a name that another plugin registered for the same kind
+        raises :class:`~liveharness.DuplicateDriver` naming both plugins.
+
+    Do not import the driver's third-party library here: a driver whose library
+    is missing must still be listed.
+    """
+
+
+# -------------------------------------------------------------------------
+# Decision hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def liveharness_load_app(spec: object, config: Config) -> Any:
+    """Turn an app specification into an ASGI application.
+
+    Called during the ``INIT -> BACKEND_UP`` transition, before the built-in
+    loader, which understands ``"module:attribute"``, ``"module:factory()"`` and
+    app objects.
+
+    :param spec: the ``app`` configuration value, as given.
+    :param config: the harness's effective configuration.
+    :return: the ASGI application, or ``None`` if this plugin does not
+        understand ``spec``.
+
+    Stops at first non-None result.
+    """
+
+
+# -------------------------------------------------------------------------
+# Lifecycle notification hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def liveharness_state_changed(harness: HarnessView, old: State, new: State, at: float) -> None:
+    """The harness entered a new lifecycle state.
+
+    Called on every transition, after the state's step has completed
+    (``BACKEND_UP`` once the backend answers, ``READY`` once everything does),
+    including ``INIT -> STOPPING``, ``STOPPING -> STOPPED`` and
+    ``STOPPING -> FAILED``.
+
+    :param harness: the harness; ``harness.state`` is already ``new``.
+    :param old: the state left.
+    :param new: the state entered.
+    :param at: ``time.monotonic()`` when ``new`` was entered, as in
+        ``harness.timeline``.
+
+    An exception raised while starting fails the start (the error names the
+    plugin); one raised while stopping is reported with the other stop failures
+    after every stop step has run.
+    """
+
+
+@hookspec
+def liveharness_backend_crashed(harness: HarnessView, error: BackendCrashed) -> None:
+    """The backend server stopped serving on its own while the harness was READY.
+
+    Called in the harness's event loop as soon as the server driver reports it (its
+    task ended, a worker process exited or was killed). The harness stays READY; the
+    next call that needs the backend raises ``error`` (a new one of the same kind),
+    and ``stop()`` raises it after stopping everything else.
+
+    :param harness: the harness.
+    :param error: the :class:`~liveharness.BackendCrashed`, with the reason and the
+        server's output tail.
+
+    An exception is logged to the ``liveharness`` logger and otherwise ignored.
+    """
+
+
+# -------------------------------------------------------------------------
+# Browser notification hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def liveharness_browser_opened(harness: HarnessView, session: BrowserSession) -> None:
+    """A browser was opened at ``harness.url`` and is about to be handed to the test.
+
+    Called in the harness's READY state by ``harness.browser()`` (on the calling
+    thread) or ``await harness.abrowser()`` (in the calling event loop), after the
+    browser loaded the page.
+
+    :param harness: the harness.
+    :param session: the new :class:`~liveharness.BrowserSession`; ``session.native`` is the
+        driver's object (a Playwright ``Page``, a Selenium ``WebDriver``).
+        ``session.request_trace(path)`` records a trace from now on (Playwright).
+
+    An exception closes the browser again and is raised from ``browser()`` as a
+    :class:`~liveharness.PluginError` naming the plugin.
+    """
+
+
+@hookspec
+def liveharness_browser_closing(harness: HarnessView, session: BrowserSession) -> None:
+    """A browser is about to be closed.
+
+    Called after ``READY -> STOPPING`` and before the frontend and backend stop, once
+    per open browser, newest first, in the world the browser belongs to; and when
+    the test closes one with ``harness.close_browser()``. The browser still shows
+    what the test left: ``session.request_screenshot(path)`` saves a PNG of it,
+    ``session.request_html(path)`` its HTML, and a trace asked for with
+    ``session.request_trace(path)`` is saved, before it closes; ``session.console_log()``
+    has what the page wrote to its console.
+
+    :param harness: the harness.
+    :param session: the :class:`~liveharness.BrowserSession` being closed.
+
+    An exception is reported with the other stop failures; the browser is still closed.
+    """
