@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 from .._errors import AppAttributeError, AppFactoryError, AppImportError, AppSpecError
 
-__all__ = ["SPEC_PATTERN", "load_app_spec"]
+__all__ = ["SPEC_PATTERN", "load_app_spec", "make_importable"]
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 SPEC_PATTERN = re.compile(
@@ -18,8 +20,24 @@ SPEC_PATTERN = re.compile(
 EXPECTED = "'package.module:attribute' or 'package.module:factory()'"
 
 
-def load_app_spec(spec: str, *, source: str = "") -> Any:
+def make_importable(folder: Path) -> None:
+    """Put ``folder`` first on ``sys.path`` unless it is already there.
+
+    The project's folder is what uvicorn's ``--app-dir .`` and ``python -m pytest``
+    add; the ``pytest`` console script and the ``liveharness`` command do not, so
+    ``backend.main:app`` next to ``pyproject.toml`` would not import without it.
+    """
+    entry = str(folder.resolve())
+    resolved = {str(Path(p or ".").resolve()) for p in sys.path}
+    if entry not in resolved:
+        sys.path.insert(0, entry)
+
+
+def load_app_spec(spec: str, *, source: str = "", folder: Path | None = None) -> Any:
     """Import the app named by ``spec``; a ``()`` suffix calls a factory with no arguments.
+
+    :param folder: the project's folder (that of the configuration file that set
+        ``app``), made importable first (:func:`make_importable`).
 
     :raises AppSpecError: ``spec`` is not of the form :data:`SPEC_PATTERN`.
     :raises AppImportError: the module, or something it imports, fails to import.
@@ -33,6 +51,8 @@ def load_app_spec(spec: str, *, source: str = "") -> Any:
             f"app {spec!r}{where} is not an app specification; expected {EXPECTED}", spec=spec
         )
     module_name, attr_path, call = match["module"], match["attr"], match["call"]
+    if folder is not None:
+        make_importable(folder)
 
     try:
         module = importlib.import_module(module_name)

@@ -387,7 +387,9 @@ class HarnessCore:
             source = (
                 "app_source=" if self._app_source is not None else str(self.config.source_of("app"))
             )
-            return load_app_spec(spec, source=source)
+            # The project's folder is importable however the tests were started.
+            folder = None if self._app_source is not None else self.config.folder_of("app")
+            return load_app_spec(spec, source=source, folder=folder)
         return spec
 
     async def _start_backend(self) -> None:
