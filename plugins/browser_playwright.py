@@ -190,6 +190,15 @@ class PlaywrightDriver(BrowserDriver):
 
     options = OPTIONS
 
+    @classmethod
+    def thread_playwright(cls) -> Any:
+        """The sync ``Playwright`` this thread's harnesses share, started on first use.
+
+        Two sync Playwrights cannot share a thread (each marks its own loop running),
+        so pytest-playwright's ``playwright`` fixture is given this one.
+        """
+        return hosts.sync_host().playwright
+
     def __init__(self) -> None:
         # isolation = "harness": the context this harness's pages share, per browser.
         self._contexts: dict[tuple[int, str], Any] = {}

@@ -74,7 +74,7 @@ def test_the_pytest_page_describes_every_option_fixture_and_hook() -> None:
 
     text = (DOCS / "pytest.md").read_text()
     names = sorted(set(re.findall(r'"(--lh-[a-z-]+)"', Path(options.__file__).read_text())))
-    assert len(names) == 8
+    assert len(names) == 12
     hook_names = [name for name in vars(hooks) if name.startswith("pytest_")]
     for name in [*names, *fixtures.__all__, *hook_names, "liveharness_scope"]:
         assert f"`{name}" in text, f"{name} is not described in docs/pytest.md"

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from .._runtime.states import Timeline
     from ..drivers import BrowserSession
 
-__all__ = ["ArtifactRecorder", "artifact_dir", "html_extras", "timeline_text"]
+__all__ = [
+    "ArtifactRecorder",
+    "artifact_dir",
+    "html_extras",
+    "playwright_artifact_dir",
+    "timeline_text",
+]
 
 # Lines of each log shown in the failure report; the files keep everything the
 # harness kept (200 lines of backend log, 1000 of frontend output).
@@ -92,6 +98,21 @@ def artifact_dir(output: Path, nodeid: str) -> Path:
         digest = hashlib.sha1(nodeid.encode()).hexdigest()[:10]
         name = f"{name[:100]}-{digest}"
     return output / name
+
+
+def playwright_artifact_dir(output: Path, nodeid: str) -> Path:
+    """The folder pytest-playwright gives the test (its ``output_path`` fixture), so its
+    trace or video and liveharness's artefacts of one test are side by side."""
+    import hashlib
+    import importlib
+
+    # pytest-playwright's dependency, present whenever this is used.
+    slugify: Any = importlib.import_module("slugify").slugify
+    name = str(slugify(nodeid))
+    if len(name) >= 256:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:7]
+        name = f"{name[:100]}-{digest}-{name[-100:]}"
+    return output.absolute() / name
 
 
 def remove_dir(path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from .recording import BrowserRecording, recording_overrides
 from .stack import (
     BROWSER_KEYS,
     PLUGIN_KEYS,
@@ -31,16 +32,30 @@ from .stack import (
     plugin_state,
 )
 
-__all__ = ["live_browser", "live_harness", "live_harness_session", "live_url"]
+__all__ = [
+    "live_backend_url",
+    "live_browser",
+    "live_harness",
+    "live_harness_session",
+    "live_url",
+]
 
 # The harness a coroutine test's live_browser opens its page on, for the async fixture.
 HOST = pytest.StashKey[Any]()
+# The test has begun its use of the shared stack (see _shared).
+SHARED_BEGUN = pytest.StashKey[bool]()
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
 
 
 @pytest.fixture(scope="session")
 def _liveharness_server() -> str | None:
     """The server of the ``--lh-server`` matrix; ``pytest_generate_tests`` parametrises it."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def _liveharness_engine() -> str | None:
+    """The engine of the ``--lh-browser-name`` matrix; ``pytest_generate_tests`` parametrises it."""
     return None
 
 
@@ -87,19 +102,36 @@ def _liveharness_shared(
         use.stop(state.durations)
 
 
-@pytest.fixture
-def live_harness_session(
-    request: pytest.FixtureRequest, _liveharness_server: str | None
-) -> Iterator[Any]:
-    """The session's shared harness; what one test did to it is reset after the test.
+@pytest.fixture(scope="session")
+def live_harness_session(_liveharness_shared: HarnessUse) -> Any:
+    """The session's shared harness: one stack per pytest process (per xdist worker) and
+    per server of the ``--lh-server`` matrix, started by the first test that needs it.
 
-    Browsers the test opened are closed (with their artefacts), and
-    ``pytest_liveharness_reset(harness, item)`` lets the project reset its app.
+    Session-scoped, so a session fixture may build on it (``base_url`` does). After every
+    test that used it, directly or through another fixture, the browsers that test
+    opened are closed (with their artefacts) and ``pytest_liveharness_reset(harness,
+    item)`` lets the project reset its app.
     """
-    yield from _shared(request, "live_harness_session")
+    return _liveharness_shared.harness
+
+
+@pytest.fixture(autouse=True)
+def _liveharness_session_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The per-test part of the shared stack, for any test whose fixtures include
+    ``live_harness_session`` (pytest lists every fixture a test needs, however deep)."""
+    if "live_harness_session" not in request.fixturenames:
+        yield
+        return
+    for _ in _shared(request, "live_harness_session"):
+        yield
 
 
 def _shared(request: pytest.FixtureRequest, label: str) -> Iterator[Any]:
+    if request.node.stash.get(SHARED_BEGUN, False):
+        # live_harness on a deployment and live_harness_session: one use of it per test.
+        yield request.getfixturevalue("_liveharness_shared").harness
+        return
+    request.node.stash[SHARED_BEGUN] = True
     marks = marker_options(request.node)
     settings = plugin_state(request.config).settings
     stack_keys = [key for key in marks if key not in (*BROWSER_KEYS, *PLUGIN_KEYS)]
@@ -126,7 +158,16 @@ def live_url(request: pytest.FixtureRequest, _liveharness_server: str | None) ->
 
 
 @pytest.fixture
-def live_browser(request: pytest.FixtureRequest, _liveharness_server: str | None) -> Iterator[Any]:
+def live_backend_url(request: pytest.FixtureRequest, _liveharness_server: str | None) -> str:
+    """The backend's URL (``harness.backend_url``) of the harness ``live_url`` uses: what an
+    API client talks to when the page is served by a frontend."""
+    return str(request.getfixturevalue(_harness_fixture(request)).backend_url)
+
+
+@pytest.fixture
+def live_browser(
+    request: pytest.FixtureRequest, _liveharness_server: str | None, _liveharness_engine: str | None
+) -> Iterator[Any]:
     """The configured browser driver's own object, at the app's URL: a Playwright ``Page``
     (async in a coroutine test) or a Selenium ``WebDriver``; closed after the test."""
     from .._errors import LiveHarnessError
@@ -137,21 +178,25 @@ def live_browser(request: pytest.FixtureRequest, _liveharness_server: str | None
         request.node.stash[HOST] = harness
         yield request.getfixturevalue(f"_liveharness_{runner}_browser")
         return
-    durations = plugin_state(request.config).durations
+    state = plugin_state(request.config)
     began = time.perf_counter()
     try:
         native = harness.browser(**_browser_overrides(request, harness))
     except LiveHarnessError as exc:
         fail(described(exc))
-    durations.record_browser(began)
+    state.durations.record_browser(began)
+    recording = BrowserRecording(state.settings, request.node, harness, native)
+    recording.start()
     try:
         yield native
     finally:
         if any(session.native is native for session in harness.browser_sessions):
+            recording.before_close()
             try:
                 harness.close_browser(native)
             except LiveHarnessError as exc:
                 fail(described(exc))
+            recording.after_close()
 
 
 def _harness_fixture(request: pytest.FixtureRequest) -> str:
@@ -201,6 +246,11 @@ def _browser_overrides(request: pytest.FixtureRequest, harness: Any) -> dict[str
             overrides["headed"] = marks["headed"]
         driver = overrides.get("driver") or harness.config.browser
         overrides.update(marks.get("browsers", {}).get(driver, {}))
+    settings = plugin_state(request.config).settings
+    if settings.browser_names and "_liveharness_engine" in request.fixturenames:
+        engine = request.getfixturevalue("_liveharness_engine")
+        if engine is not None:
+            overrides["browser"] = engine
     if "driver" not in overrides and harness.config.browser is None:
         # Nothing configured: the first driver whose library is installed.
         for info in harness.registry:
@@ -211,6 +261,7 @@ def _browser_overrides(request: pytest.FixtureRequest, harness: Any) -> dict[str
             ):
                 overrides["driver"] = info.name
                 break
+    recording_overrides(settings, harness, overrides)
     return overrides
 
 
@@ -234,21 +285,25 @@ async def _async_browser(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     from .._errors import LiveHarnessError
 
     harness = request.node.stash[HOST]
-    durations = plugin_state(request.config).durations
+    state = plugin_state(request.config)
     began = time.perf_counter()
     try:
         native = await harness.abrowser(**_browser_overrides(request, harness))
     except LiveHarnessError as exc:
         fail(described(exc))
-    durations.record_browser(began)
+    state.durations.record_browser(began)
+    recording = BrowserRecording(state.settings, request.node, harness, native)
+    await recording.astart()
     try:
         yield native
     finally:
         if any(session.native is native for session in harness.browser_sessions):
+            await recording.abefore_close()
             try:
                 await harness.aclose_browser(native)
             except LiveHarnessError as exc:
                 fail(described(exc))
+            await recording.aafter_close()
 
 
 # anyio runs any async fixture a test of its own asks for, in that test's runner.

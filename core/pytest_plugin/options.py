@@ -12,9 +12,20 @@ from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["ARTIFACT_MODES", "SCOPES", "Settings", "add_options", "read_settings"]
+__all__ = [
+    "ARTIFACT_MODES",
+    "BROWSER_NAMES",
+    "RECORDING_MODES",
+    "SCOPES",
+    "Settings",
+    "add_options",
+    "read_settings",
+]
 
 ARTIFACT_MODES = ("on", "off", "on-failure")
+# pytest-playwright's words for its --tracing, --video and --screenshot.
+RECORDING_MODES = ("on", "off", "retain-on-failure")
+BROWSER_NAMES = ("chromium", "firefox", "webkit")
 SCOPES = ("function", "session")
 
 
@@ -31,6 +42,20 @@ class Settings:
     output: Path
     durations: bool
     scope: str
+    tracing: str = "off"
+    video: str = "off"
+    screenshot: str = "off"
+    browser_names: tuple[str, ...] = ()
+    #: pytest-playwright is loaded and --lh-output not given: its folders are ours.
+    beside_playwright: bool = False
+
+    def artifact_dir(self, nodeid: str) -> Path:
+        """The folder of one test's artefacts."""
+        from .artifacts import artifact_dir, playwright_artifact_dir
+
+        if self.beside_playwright:
+            return playwright_artifact_dir(self.output, nodeid)
+        return artifact_dir(self.output, nodeid)
 
     def harness_options(self) -> dict[str, object]:
         """The configuration keys the command line sets for every harness."""
@@ -74,8 +99,29 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--lh-output",
         metavar="DIR",
-        default="test-results",
-        help="where artefacts are saved, one folder per test (default: test-results)",
+        default=None,
+        help="where artefacts are saved, one folder per test (default: test-results; with "
+        "pytest-playwright, its --output, in the same folder per test as its own files)",
+    )
+    for option, what in (
+        ("--lh-tracing", "a Playwright trace (trace.zip, open with `playwright show-trace`)"),
+        ("--lh-video", "a video of each page (video.webm; needs Playwright's ffmpeg)"),
+        ("--lh-screenshot", "a screenshot of each page as the test ends, passing tests too"),
+    ):
+        group.addoption(
+            option,
+            choices=RECORDING_MODES,
+            default="off",
+            help=f"record {what} of live_browser in the test's artefact folder: on, off "
+            "(default) or retain-on-failure",
+        )
+    group.addoption(
+        "--lh-browser-name",
+        action="append",
+        default=[],
+        metavar="ENGINE[,ENGINE...]",
+        help="run every live_browser test once per browser engine: chromium, firefox, webkit "
+        "(repeatable or comma-separated); test ids show the engine",
     )
     group.addoption(
         "--lh-durations",
@@ -114,9 +160,14 @@ def read_settings(config: pytest.Config) -> Settings:
         frontend=config.getoption("lh_frontend"),
         base_url=_check_base_url(base_url) if base_url is not None else None,
         artifacts=config.getoption("lh_artifacts"),
-        output=config.invocation_params.dir / config.getoption("lh_output"),
+        output=config.invocation_params.dir / _output(config),
+        beside_playwright=_beside_playwright(config),
         durations=bool(config.getoption("lh_durations")),
         scope=scope,
+        tracing=config.getoption("lh_tracing"),
+        video=config.getoption("lh_video"),
+        screenshot=config.getoption("lh_screenshot"),
+        browser_names=_browser_names(config.getoption("lh_browser_name")),
     )
     if settings.base_url is not None and (settings.servers or settings.frontend):
         given = "--lh-server" if settings.servers else "--lh-frontend"
@@ -125,6 +176,36 @@ def read_settings(config: pytest.Config) -> Settings:
         )
     _check_driver_names(settings)
     return settings
+
+
+def _beside_playwright(config: pytest.Config) -> bool:
+    return config.getoption("lh_output") is None and config.pluginmanager.hasplugin("playwright")
+
+
+def _output(config: pytest.Config) -> str:
+    """``--lh-output``; else pytest-playwright's ``--output``, which it empties at the start of
+    every run (so a folder of ours beside it would be emptied too); else test-results."""
+    given = config.getoption("lh_output")
+    if given is not None:
+        return str(given)
+    if _beside_playwright(config):
+        return str(config.getoption("output"))
+    return "test-results"
+
+
+def _browser_names(given: list[str]) -> tuple[str, ...]:
+    names: list[str] = []
+    for value in given:
+        for name in value.split(","):
+            name = name.strip()
+            if name not in BROWSER_NAMES:
+                raise pytest.UsageError(
+                    f"--lh-browser-name {value!r}: {name!r} is not a browser engine; expected "
+                    + ", ".join(BROWSER_NAMES)
+                )
+            if name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def _check_base_url(url: str) -> str:

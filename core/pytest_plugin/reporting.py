@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from .artifacts import artifact_dir, html_extras, remove_dir
+from .artifacts import html_extras, remove_dir
+from .recording import FAILED
 from .stack import USES, HarnessUse, PluginState
 
 __all__ = ["Reporting"]
@@ -34,6 +35,8 @@ class Reporting:
             # Before the report is made: it copies the item's user_properties (JUnit XML).
             self._list_artifacts(item)
         report = yield
+        if report.failed and call.when in ("setup", "call"):
+            item.stash[FAILED] = True  # for what live_browser keeps on failure
         if uses and call.when in ("setup", "call"):
             self._after_phase(item, report, uses)
         if call.when == "teardown":
@@ -59,9 +62,9 @@ class Reporting:
         if not failed and not (mode == "on" and report.when == "call"):
             if report.when == "call":
                 # Passed: a folder an earlier run left for this test would mislead.
-                remove_dir(artifact_dir(settings.output, item.nodeid))
+                remove_dir(settings.artifact_dir(item.nodeid))
             return
-        target = artifact_dir(settings.output, item.nodeid)
+        target = settings.artifact_dir(item.nodeid)
         remove_dir(target)
         item.stash[ARTIFACTS] = target
         several = len(uses) > 1
