@@ -390,12 +390,15 @@ addopts = ["-p", "no:cacheprovider", "--strict-markers"]
 
 
 @pytest.fixture
-def plugin_project(pytester: pytest.Pytester) -> pytest.Pytester:
+def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A project using the pytest plugin: ``app.py`` configured as its app, warnings as errors.
 
     Run its tests with ``pytester.runpytest_subprocess(...)``: the plugin is found through
-    its entry point, as in any project that installed liveharness.
+    its entry point, as in any project that installed liveharness. pytest-playwright (in
+    the test extra) is blocked: these suites are liveharness's alone, and
+    test_pytest_first_contact.py runs the two together.
     """
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:playwright")
     pytester.makepyfile(app=INNER_APP)
     (pytester.path / "pyproject.toml").write_text(INNER_PYPROJECT)
     return pytester

@@ -142,17 +142,22 @@ def _app(config: Config, cwd: Path) -> Check:
     if not isinstance(app, str) or ":" not in app:
         return Check("app", "ok", repr(app))
     module = app.split(":", 1)[0]
-    # Found, not imported: importing the app would run its code.
-    sys.path.insert(0, str(cwd))
+    # Found, not imported: importing the app would run its code. Looked for where the
+    # harness looks: sys.path with the folder of the file that set app put first.
+    folder = str(config.folder_of("app").resolve())
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError) as exc:
         spec = None
         reason = f"{type(exc).__name__}: {exc}"
     else:
-        reason = f"no module named {module!r} on sys.path"
+        reason = f"no module named {module!r} on sys.path or in {folder}"
     finally:
-        sys.path.remove(str(cwd))
+        if added:
+            sys.path.remove(folder)
     if spec is None:
         return Check(
             "app",

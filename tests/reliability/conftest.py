@@ -228,7 +228,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _OUTCOMES:
         return
     write = terminalreporter.write_line
-    terminalreporter.section("fault table: time from the fault to the error")
+    terminalreporter.section(
+        "fault table (faults caused on purpose, each handled): time from the fault to the error"
+    )
     for outcome in _OUTCOMES:
         write(
             f"{outcome.seconds * 1000:9.1f} ms  {outcome.error:22} {outcome.where:28} {outcome.fault}"
