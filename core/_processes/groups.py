@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .._runtime.output import OutputTail
-from .child import ChildProcess, end_process_tree
+from .child import ChildProcess
+from .trees import end_process_tree
 from .watchdog import Watchdog
 
 __all__ = ["ProcessGroups"]

@@ -64,7 +64,8 @@ from .._net.probe import ProbeResult, http_answer, http_status, probe_until_ok
 from .._net.sockets import BACKLOG, server_url
 from .._net.staticfiles import StaticFiles, content_type
 from .._net.tls import QuickCloseSSLObject, TLSFiles
-from .._processes.child import ChildProcess, end_process_tree, strip_ansi
+from .._processes.child import ChildProcess, strip_ansi
+from .._processes.trees import end_process_tree
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
 from .._runtime.output import OutputTail
