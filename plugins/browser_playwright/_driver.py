@@ -92,7 +92,7 @@ class PlaywrightDriver(BrowserDriver):
             host=host,
             shared=shared,
             context=context,
-            driver=self,
+            release=self.release,
             launch=launch,
             key=key,
             console=console,

@@ -238,7 +238,7 @@ class SyncHost(Host):
             return done.value  # type: ignore[no-any-return]
         coro.close()
         raise RuntimeError(
-            f"{coro.__qualname__} waited on something of the async API while running with "
+            f"{coro!r} waited on something of the async API while running with "
             "Playwright's sync API"
         )
 

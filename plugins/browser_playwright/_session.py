@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from liveharness import BrowserCrashed, BrowserLaunch, BrowserSession, Owner
 
 from ._hosts import Host, SharedBrowser, SyncHost
-
-if TYPE_CHECKING:
-    from ._driver import PlaywrightDriver
 
 __all__ = ["PlaywrightSession", "watch_console"]
 
@@ -39,7 +37,7 @@ class PlaywrightSession(BrowserSession):
         host: Host,
         shared: SharedBrowser,
         context: Any,
-        driver: PlaywrightDriver,
+        release: Callable[[Any], bool],
         launch: BrowserLaunch,
         key: str,
         console: collections.deque[str],
@@ -49,7 +47,8 @@ class PlaywrightSession(BrowserSession):
         self.host = host
         self.shared = shared
         self.context = context
-        self._driver = driver
+        # The driver's: True when the context's last page closes (isolation = "harness").
+        self._release = release
         self._harness = launch.harness
         # A page prepared for a harness on a free port is of no use once it stops: no
         # later harness gets that URL.
@@ -96,7 +95,7 @@ class PlaywrightSession(BrowserSession):
                     await settle(self._tracing_started)
                     self.trace_request.parent.mkdir(parents=True, exist_ok=True)
                     await settle(self.context.tracing.stop(path=str(self.trace_request)))
-                if self._driver.release(self.context):
+                if self._release(self.context):
                     await settle(self.context.close())
                 else:
                     await settle(self.native.close())
