@@ -218,7 +218,6 @@ class WorkerPool(ServerDriver):
             if timed_out:
                 raise ShutdownTimeout(
                     f"worker processes did not stop within {self._exit_timeout:g} s; killed",
-                    phase="STOPPING",
                     component="backend",
                     output_tail=self.output.tail(20 * self.count),
                 )

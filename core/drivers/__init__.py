@@ -59,7 +59,6 @@ The toolkit
 from __future__ import annotations
 
 from .._config.config import Option
-from .._errors import traceback_tail
 from .._net.probe import ProbeResult, http_answer, http_status, probe_until_ok
 from .._net.sockets import BACKLOG, server_url
 from .._net.staticfiles import StaticFiles, content_type
@@ -67,7 +66,7 @@ from .._net.tls import QuickCloseSSLObject, TLSFiles
 from .._processes.child import ChildProcess, end_process_tree, strip_ansi
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
-from .._runtime.output import OutputTail
+from .._runtime.output import OutputTail, traceback_tail
 from .._runtime.stacks import waiting_lines, where_waiting
 from ._browser import BrowserDriver, BrowserLaunch, BrowserSession, Owner
 from ._buildcache import BuildStamp, build_lock, inputs_key, output_fingerprint
