@@ -35,6 +35,12 @@ Writing a driver
        def liveharness_register_drivers(registry: DriverRegistry) -> None:
            registry.add_server("myserver", MyServerDriver, requires=["myserver"])
 
+   ``add_server`` takes a :class:`ServerDriver` subclass (``add_frontend`` a
+   :class:`FrontendDriver`, ``add_browser`` a :class:`BrowserDriver` one); anything
+   else is a :class:`~liveharness.PluginError` naming your plugin. ``registry.get``
+   returns a :class:`ServerInfo` (:class:`FrontendInfo`, :class:`BrowserInfo`) whose
+   ``driver_class`` has that type.
+
 4. Run the conformance suite (:mod:`liveharness.testing`) against it.
 
 The toolkit
@@ -82,7 +88,14 @@ from ._discovery import (
     version_of,
 )
 from ._frontend import FrontendDriver, FrontendLaunch
-from ._registry import DriverInfo, DriverKind, DriverRegistry
+from ._registry import (
+    BrowserInfo,
+    DriverInfo,
+    DriverKind,
+    DriverRegistry,
+    FrontendInfo,
+    ServerInfo,
+)
 from ._server import ServeApp, ServerDriver, ServerLaunch
 
 __all__ = [
@@ -90,6 +103,7 @@ __all__ = [
     "COMMAND_OPTIONS",
     "WEBDRIVERS",
     "BrowserDriver",
+    "BrowserInfo",
     "BrowserLaunch",
     "BrowserSession",
     "BuildStamp",
@@ -100,6 +114,7 @@ __all__ = [
     "DriverRegistry",
     "FoundExecutable",
     "FrontendDriver",
+    "FrontendInfo",
     "FrontendLaunch",
     "Option",
     "OutputTail",
@@ -108,6 +123,7 @@ __all__ = [
     "QuickCloseSSLObject",
     "ServeApp",
     "ServerDriver",
+    "ServerInfo",
     "ServerLaunch",
     "StaticFiles",
     "TLSFiles",
