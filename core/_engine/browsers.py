@@ -20,11 +20,11 @@ from .._errors import (
     ShutdownError,
     UnknownConfigKey,
     UsageError,
-    traceback_tail,
 )
 from .._net.sockets import reserve_free_port, server_url
 from .._plugins.manager import plugin_of_traceback
 from .._runtime.loopthread import CallerThread, run_in_thread
+from .._runtime.output import traceback_tail
 from .._runtime.states import State
 from ..drivers import BrowserDriver, BrowserLaunch, BrowserSession, FrontendDriver
 

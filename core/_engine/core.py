@@ -31,11 +31,11 @@ from .._errors import (
     ShutdownError,
     StartupError,
     UsageError,
-    traceback_tail,
 )
 from .._net.tls import TLSSetup
 from .._plugins.manager import build_plugin_manager, plugin_of_traceback, register_drivers
 from .._runtime.loopthread import CallerThread, LoopThread
+from .._runtime.output import traceback_tail
 from .._runtime.states import State, Timeline, check_transition
 from ..drivers import BrowserSession, FrontendDriver, ServerDriver
 from ..drivers._registry import DriverInfo, DriverRegistry

@@ -135,9 +135,7 @@ async def serve_for_frontend(
         sock = bind_listening_socket(host, port)
     except BackendStartError as exc:
         raise FrontendStartError(
-            f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
-            phase=State.FRONTEND_UP.name,
-            component="frontend",
+            f"cannot serve the frontend on {host!r} port {port}: {exc.message}"
         ) from exc
     launch = ServerLaunch(
         app=app,
@@ -172,8 +170,6 @@ async def serve_for_frontend(
         if isinstance(exc, BackendStartError):  # the server driver's own error
             raise FrontendStartError(
                 f"server {name!r} failed to serve the frontend: {exc.message}",
-                phase=State.FRONTEND_UP.name,
-                component="frontend",
                 output_tail=exc.output_tail,
             ) from exc
         raise

@@ -15,9 +15,9 @@ import socket
 import sys
 from typing import Any
 
-from .._errors import LiveHarnessError, ShutdownTimeout, traceback_tail
+from .._errors import LiveHarnessError, ShutdownTimeout
 from .._plugins.manager import build_plugin_manager, register_drivers
-from ..drivers import ServerLaunch, TLSFiles
+from ..drivers import ServerLaunch, TLSFiles, traceback_tail
 from ..drivers._registry import DriverRegistry
 from .apploader import load_app_spec
 

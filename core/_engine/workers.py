@@ -190,7 +190,7 @@ class WorkerPool(ServerDriver):
         tail = self.output.tail(20 * self.count)
         if issubclass(error_class, errors.AppLoadError):
             return error_class(message, spec=self.launch.app_spec, output_tail=tail)
-        return error_class(message, phase="BACKEND_UP", component="backend", output_tail=tail)
+        return error_class(message, output_tail=tail)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -218,7 +218,6 @@ class WorkerPool(ServerDriver):
             if timed_out:
                 raise ShutdownTimeout(
                     f"worker processes did not stop within {self._exit_timeout:g} s; killed",
-                    phase="STOPPING",
                     component="backend",
                     output_tail=self.output.tail(20 * self.count),
                 )
@@ -250,7 +249,6 @@ class WorkerPool(ServerDriver):
         reasons = sorted({what.get(p.returncode or 0, "ended badly") for p in failed})
         raise error_class(
             f"{len(failed)} of {self.count} worker(s) {' / '.join(reasons)} ({described})",
-            phase="STOPPING",
             component="backend",
             output_tail=self.output.tail(20 * self.count),
         )

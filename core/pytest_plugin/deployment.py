@@ -17,17 +17,13 @@ from typing import Any
 from .._config.config import load_config
 from .._engine.browsers import HarnessBrowsers
 from .._engine.undo import aggregate as _aggregate
-from .._errors import LifecycleError, ShutdownError, UsageError
+from .._errors import DeploymentUnreachable, LifecycleError, ShutdownError
 from .._plugins.manager import build_plugin_manager, register_drivers
 from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
 from ..drivers._registry import DriverRegistry
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
-
-
-class DeploymentUnreachable(UsageError):
-    """The ``--lh-base-url`` deployment did not answer."""
 
 
 class Deployment:
