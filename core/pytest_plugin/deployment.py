@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._config.config import load_config
 from .._engine.browsers import HarnessBrowsers
+from .._engine.plan import Plan
 from .._engine.undo import aggregate as _aggregate
 from .._errors import LifecycleError, ShutdownError, UsageError
-from .._plugins.manager import build_plugin_manager, register_drivers
 from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
-from ..drivers._registry import DriverRegistry
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
 
@@ -47,12 +45,11 @@ class Deployment:
     ) -> None:
         self.name = "deployment"
         self._url = url
-        self.config = load_config(options, cwd=cwd)
-        self.plugin_manager = build_plugin_manager(
-            disabled=self.config.disable_plugins, plugins=plugins
-        )
-        self.registry = DriverRegistry()
-        register_drivers(self.plugin_manager, self.registry)
+        # The browser keys are checked here; nothing else is liveharness's to run.
+        plan = self.plan = Plan.for_deployment(options, plugins=plugins, cwd=cwd)
+        self.config = plan.config
+        self.plugin_manager = plan.plugin_manager
+        self.registry = plan.registry
         self.timeline = Timeline()
         self._state = State.INIT
         self._browsers = HarnessBrowsers(self)
