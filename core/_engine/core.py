@@ -11,14 +11,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-import shutil
-import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pluggy
 
@@ -38,7 +34,7 @@ from ..drivers._registry import DriverRegistry
 from .apploader import AppLoader
 from .backend import Backend
 from .browsers import HarnessBrowsers
-from .frontend import frontend_launch, serve_for_frontend, wait_for_frontend
+from .frontend import Frontend
 from .plan import Plan
 from .undo import UndoStack, raise_stop_failures
 
@@ -71,7 +67,7 @@ class HarnessCore:
             raise UsageError("pass either app= or app_source=, not both")
         self.name = f"harness-{next(_numbers)}"
         # Every configuration value and driver is checked here, before anything starts.
-        plan = self.plan = Plan.for_harness(
+        plan = self._plan = Plan.for_harness(
             options,
             plugins=plugins,
             cwd=Path(cwd) if cwd is not None else None,
@@ -95,8 +91,14 @@ class HarnessCore:
         )
         self._backend.on_crash = self._backend_crashed
         self._backend_lock: asyncio.Lock | None = None
-        self._frontend: FrontendDriver | None = None
-        self._frontend_url: str | None = None
+        self._frontend = Frontend(
+            plan.config,
+            plan.frontend,
+            plan.frontend_options,
+            server=plan.server,
+            server_options=plan.server_options,
+            harness_name=self.name,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
@@ -122,24 +124,25 @@ class HarnessCore:
     @property
     def url(self) -> str:
         """Where a browser should go: the frontend's URL, or the backend's while there is no frontend."""
-        if self._frontend_url is not None:
-            return self._frontend_url
+        if self._frontend.url is not None:
+            return self._frontend.url
         return self.backend_url
 
     @property
     def frontend_url(self) -> str | None:
         """The frontend's base URL once it answers; ``None`` with no frontend configured."""
-        return self._frontend_url
+        return self._frontend.url
 
     @property
     def frontend(self) -> FrontendDriver | None:
         """The frontend driver, once the frontend phase has begun."""
-        return self._frontend
+        return self._frontend.driver
 
     @property
     def frontend_output(self) -> list[str]:
         """The last lines (up to 1000) the frontend's processes wrote, colour codes removed."""
-        return self._frontend.output.tail(1000) if self._frontend is not None else []
+        driver = self._frontend.driver
+        return driver.output.tail(1000) if driver is not None else []
 
     @property
     def frontend_log(self) -> Path | None:
@@ -148,7 +151,7 @@ class HarnessCore:
         By default it is in the harness's private temporary folder, removed at stop;
         the frontend's ``log_file`` option keeps it elsewhere.
         """
-        return self._frontend.log_path if self._frontend is not None else None
+        return self._frontend.driver.log_path if self._frontend.driver is not None else None
 
     @property
     def ca_path(self) -> str | None:
@@ -210,7 +213,9 @@ class HarnessCore:
             self._enter(State.BACKEND_UP)
             # The frontend step is entered even with no frontend, so every observer
             # sees the same sequence.
-            await self._start_frontend()
+            if self._plan.frontend is not None:
+                self._failed_phase = State.FRONTEND_UP.name
+            await self._frontend.start(self.backend_url, self._undo)
             self._enter(State.FRONTEND_UP)
             self._enter(State.READY)
         except BaseException as exc:
@@ -342,7 +347,7 @@ class HarnessCore:
             self._loop = loop
 
     async def _start_backend(self) -> None:
-        backend, tls = self._backend, self.plan.tls
+        backend, tls = self._backend, self._plan.tls
         if tls is not None:
             backend.tls = tls.files()
             self._undo.push_call("tls", tls.cleanup)
@@ -353,42 +358,6 @@ class HarnessCore:
         self._undo.push("backend", backend.stop_server)
         self._undo.push_call("task watch", backend.unwatch_tasks)
         await backend.start()
-
-    async def _start_frontend(self) -> None:
-        info = self.plan.frontend
-        if info is None:
-            return
-        self._failed_phase = State.FRONTEND_UP.name
-        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
-        # The pid in the name says whose it is, should one ever be left behind.
-        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
-        self._undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
-        launch = frontend_launch(
-            self.config,
-            self.plan.frontend_options,
-            backend_url=self.backend_url,
-            backend_port=urlsplit(self.backend_url).port or 0,
-            workdir=workdir,
-            serve=self._serve_for_frontend,
-            harness_name=self.name,
-        )
-        driver: FrontendDriver = info.driver_class(launch)
-        self._frontend = driver
-        self._undo.push("frontend", driver.stop)
-        self._frontend_url = await wait_for_frontend(driver, info.name, self.config)
-
-    def _serve_for_frontend(
-        self, app: Any, *, host: str = "127.0.0.1", port: int = 0
-    ) -> Awaitable[ServerDriver]:
-        """The frontend's :class:`~liveharness.drivers.ServeApp`: this harness's server driver."""
-        return serve_for_frontend(
-            app,
-            server=self._backend.server_info,
-            options=self._backend.options,
-            config=self.config,
-            host=host,
-            port=port,
-        )
 
     async def _stop(self, final: State) -> list[BaseException]:
         failures: list[BaseException] = []

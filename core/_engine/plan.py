@@ -18,13 +18,14 @@ from typing import Any
 import pluggy
 
 from .._config.config import Config, load_config
+from .._errors import ConfigError
 from .._net.tls import TLSSetup
 from .._plugins.manager import load_plugins
 from ..drivers._registry import DriverInfo, DriverRegistry
 from .browsers import browser_options
 from .frontend import select_frontend
 
-__all__ = ["Plan", "worker_server"]
+__all__ = ["Plan", "check_worker_app", "worker_server"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,6 @@ class Plan:
         )
         tls = TLSSetup.from_config(config)
         if config.workers > 1 or config.isolation == "process":
-            from .workers import check_worker_app
-
             check_worker_app(config, has_source=has_app_source)
         frontend, frontend_options = select_frontend(config, registry)
         _check_browser(config, registry)
@@ -122,6 +121,24 @@ def _check_browser(config: Config, registry: DriverRegistry) -> None:
     # other configuration value, not at the first browser() call.
     if config.browser is not None:
         browser_options(config, registry, config.browser, {})
+
+
+def check_worker_app(config: Config, *, has_source: bool) -> None:
+    """Worker processes import the app by name: an app object cannot cross into them.
+
+    :raises ConfigError: ``workers > 1`` or ``isolation = "process"`` with an app object.
+    """
+    if has_source or isinstance(config.app, str):
+        return
+    key = "workers" if config.workers > 1 else "isolation"
+    raise ConfigError(
+        f"{key} = {config[key]!r} from {config.source_of(key)} runs the app in other processes, "
+        f"which import it by name; app = {config.app!r} is an object. Pass an import string "
+        "(app='package.module:app') or app_source=, or serve in-process with workers = 1",
+        key=key,
+        value=config[key],
+        source=str(config.source_of(key)),
+    )
 
 
 def worker_server(server: str, *, disabled_plugins: Sequence[str]) -> DriverInfo:

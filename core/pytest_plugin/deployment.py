@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._engine.browsers import HarnessBrowsers
 from .._engine.plan import Plan
@@ -20,6 +20,9 @@ from .._engine.undo import aggregate as _aggregate
 from .._errors import LifecycleError, ShutdownError, UsageError
 from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
+
+if TYPE_CHECKING:
+    from .._plugins.view import HarnessView
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
 
@@ -46,7 +49,7 @@ class Deployment:
         self.name = "deployment"
         self._url = url
         # The browser keys are checked here; nothing else is liveharness's to run.
-        plan = self.plan = Plan.for_deployment(options, plugins=plugins, cwd=cwd)
+        plan = Plan.for_deployment(options, plugins=plugins, cwd=cwd)
         self.config = plan.config
         self.plugin_manager = plan.plugin_manager
         self.registry = plan.registry
@@ -156,3 +159,10 @@ def probe(url: str, timeout: float) -> None:
     if isinstance(reason, TimeoutError):
         reason = f"no answer within startup_timeout = {timeout:g} s"
     raise DeploymentUnreachable(f"--lh-base-url {url} does not answer: {reason}")
+
+
+if TYPE_CHECKING:
+
+    def _hooks_see(deployment: Deployment) -> HarnessView:
+        # mypy checks here that a Deployment has all a hook may use of what it receives.
+        return deployment
