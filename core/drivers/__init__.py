@@ -85,6 +85,7 @@ from ._discovery import (
 from ._frontend import FrontendDriver, FrontendLaunch
 from ._registry import DriverInfo, DriverKind, DriverRegistry
 from ._server import ServeApp, ServerDriver, ServerLaunch
+from ._subprocess import SubprocessServer
 
 __all__ = [
     "BACKLOG",
@@ -111,6 +112,7 @@ __all__ = [
     "ServerDriver",
     "ServerLaunch",
     "StaticFiles",
+    "SubprocessServer",
     "TLSFiles",
     "Watchdog",
     "build_lock",
