@@ -123,23 +123,27 @@ class SubprocessServer(ServerDriver):
         fd = launch.sock.fileno()
         argv = list(self.command(fd, WRAPPED_APP))
         read_fd, write_fd = os.pipe()
-        env = child_environment(
-            {
-                "PYTHONPATH": os.pathsep.join(_python_path()),
-                "LIVEHARNESS_APP": launch.app_spec,
-                "LIVEHARNESS_READY_FD": str(write_fd),
-                **self.environment(),
-            }
-        )
         try:
-            self.child = self.processes.spawn(
-                argv, cwd=Path.cwd(), env=env, pass_fds=(fd, write_fd)
+            env = child_environment(
+                {
+                    "PYTHONPATH": os.pathsep.join(_python_path()),
+                    "LIVEHARNESS_APP": launch.app_spec,
+                    "LIVEHARNESS_READY_FD": str(write_fd),
+                    **self.environment(),
+                }
             )
-        except OSError as exc:
+            try:
+                self.child = self.processes.spawn(
+                    argv, cwd=Path.cwd(), env=env, pass_fds=(fd, write_fd)
+                )
+            except OSError as exc:
+                reason = spawn_error_reason(exc, argv, env)
+                raise self._fail(f"could not be started: {reason}") from exc
+        except BaseException:
             os.close(read_fd)
-            raise self._fail(f"could not be started: {spawn_error_reason(exc, argv, env)}") from exc
+            raise
         finally:
-            # Only the child holds the write end now.
+            # Only the child holds the write end now: its exit closes it.
             os.close(write_fd)
         report = await self._await_report(read_fd, self.child)
         if report == "ready":

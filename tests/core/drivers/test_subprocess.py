@@ -90,6 +90,11 @@ class WithGrandchild(UvicornProcess):
     prefix = ("-c", WITH_GRANDCHILD)
 
 
+class NotInstalled(UvicornProcess):
+    def command(self, fd: int, app: str) -> Sequence[str]:
+        return ["liveharness-no-such-server", "--fd", str(fd), app]
+
+
 class NoTLS(UvicornProcess):
     supports_tls = False
 
@@ -104,6 +109,7 @@ class Servers:
             "exits-at-once": ExitsAtOnce,
             "with-grandchild": WithGrandchild,
             "no-tls": NoTLS,
+            "not-installed": NotInstalled,
         }.items():
             registry.add_server(name, driver)
 
@@ -225,5 +231,14 @@ def test_an_app_object_is_refused_with_what_to_pass_instead(leaks: None) -> None
 def test_tls_on_a_server_without_it_is_refused_by_name(leaks: None) -> None:
     h = harness("no-tls", tls=True)
     with pytest.raises(BackendStartError, match="cannot serve TLS on the harness's socket"):
+        h.start()
+    assert port_refuses(h.url)
+
+
+def test_a_command_that_is_not_there_is_named(leaks: None) -> None:
+    h = harness("not-installed")
+    with pytest.raises(
+        BackendStartError, match="'liveharness-no-such-server' was not found on PATH"
+    ):
         h.start()
     assert port_refuses(h.url)
