@@ -202,6 +202,7 @@ class ChildProcess:
         cwd: Path,
         env: Mapping[str, str],
         on_line: Callable[[str], None],
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.argv = list(argv)
         # start_new_session: its own process group (so the whole group can be signalled)
@@ -214,6 +215,7 @@ class ChildProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
         self.pid = self.popen.pid
         self._on_line = on_line

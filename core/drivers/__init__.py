@@ -98,6 +98,7 @@ from ._registry import (
     ServerInfo,
 )
 from ._server import ServeApp, ServerDriver, ServerLaunch
+from ._subprocess import SubprocessServer
 
 __all__ = [
     "BACKLOG",
@@ -127,6 +128,7 @@ __all__ = [
     "ServerInfo",
     "ServerLaunch",
     "StaticFiles",
+    "SubprocessServer",
     "TLSFiles",
     "Watchdog",
     "build_lock",
