@@ -10,7 +10,7 @@
   methods), so a name added to the SPI is documented without anyone writing it down.
 
 ``--check`` exits 1 (and says what differs) when a page is out of date; the test suite
-runs that check, so a hook or option cannot go undocumented.
+runs that check, so a hook, an option or a name of the SPI cannot go undocumented.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import importlib.util
 import inspect
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -226,7 +227,7 @@ def _code(name: str, function: Any) -> str:
     return f"async def {code}" if inspect.iscoroutinefunction(function) else f"def {code}"
 
 
-def _members(namespace: dict[str, Any], names: list[str], module: ModuleType | None) -> str:
+def _members(namespace: Mapping[str, Any], names: list[str], module: ModuleType | None) -> str:
     """One list item per public method or property of a class (or function of a module)."""
     items = []
     for name in names:
