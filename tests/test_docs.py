@@ -6,6 +6,9 @@ import importlib
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 import liveharness.drivers
 from liveharness import __all__ as public_names
@@ -22,12 +25,18 @@ PAGES = sorted([*DOCS.glob("*.md"), README, *ROOT.glob("examples/*/README.md")])
 DRIVER_GUIDES = ["plugins.md", "servers.md", "frontends.md", "browsers.md"]
 
 
-def test_hook_reference_is_generated_from_the_hook_specifications() -> None:
+def _generator() -> ModuleType:
+    """docs/generate_reference.py, which is a script, not a module of the package."""
     sys.path.insert(0, str(DOCS))
     try:
         import generate_reference
     finally:
         sys.path.remove(str(DOCS))
+    return generate_reference
+
+
+def test_hook_reference_is_generated_from_the_hook_specifications() -> None:
+    generate_reference = _generator()
     assert generate_reference.main(["--check"]) == 0, "run: python docs/generate_reference.py"
     text = (DOCS / "plugins.md").read_text()
     assert generate_reference.hook_reference() in text
@@ -47,11 +56,7 @@ def _spi_section() -> str:
 
 
 def test_driver_spi_reference_is_generated_from_the_spi() -> None:
-    sys.path.insert(0, str(DOCS))
-    try:
-        import generate_reference
-    finally:
-        sys.path.remove(str(DOCS))
+    generate_reference = _generator()
     assert generate_reference.main(["--check"]) == 0, "run: python docs/generate_reference.py"
     assert generate_reference.spi_reference() in (DOCS / "plugins.md").read_text()
 
@@ -64,6 +69,29 @@ def test_every_name_of_the_driver_spi_is_in_its_reference() -> None:
             f"liveharness.drivers.{name} is not in the driver SPI reference of docs/plugins.md;"
             " run: python docs/generate_reference.py"
         )
+
+
+def test_the_spi_reference_picks_up_a_name_added_to_the_spi(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generate_reference = _generator()
+
+    class CommandServer(liveharness.drivers.ServerDriver):
+        """A server run as a command: the generator has never heard of it."""
+
+        async def start(self) -> None: ...
+
+        async def stop(self) -> None: ...
+
+    monkeypatch.setattr(liveharness.drivers, "CommandServer", CommandServer, raising=False)
+    monkeypatch.setattr(
+        liveharness.drivers, "__all__", [*liveharness.drivers.__all__, "CommandServer"]
+    )
+    reference = generate_reference.spi_reference()
+    servers = reference.split("### Servers", 1)[1].split("\n### ", 1)[0]
+    assert "#### `CommandServer`\n" in servers
+    assert "A server run as a command: the generator has never heard of it." in servers
+    assert "Subclass of `ServerDriver`." in servers
 
 
 def _resolves(dotted: str) -> bool:
@@ -128,11 +156,7 @@ def test_driver_guides_send_driver_authors_only_to_the_public_api() -> None:
 
 
 def test_configuration_reference_is_generated_from_the_schema() -> None:
-    sys.path.insert(0, str(DOCS))
-    try:
-        import generate_reference
-    finally:
-        sys.path.remove(str(DOCS))
+    generate_reference = _generator()
     assert generate_reference.main(["--check"]) == 0, "run: python docs/generate_reference.py"
     text = (DOCS / "configuration.md").read_text()
     assert reference_markdown() in text
