@@ -75,7 +75,7 @@ import liveharness
 from liveharness import Harness, wait_for_text
 from liveharness.demo import HELLO, DemoApp
 from liveharness.drivers._discovery import version_of
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers
 from liveharness.plugins.browser_selenium import quit_reused_drivers
 

@@ -6,7 +6,6 @@ The public API is what this module exports; everything else may change.
 from __future__ import annotations
 
 from ._config.config import Config, Option, Source
-from ._engine.backend import LeftoverTasksWarning, LiveHarnessWarning
 from ._errors import (
     AppAttributeError,
     AppFactoryError,
@@ -20,6 +19,7 @@ from ._errors import (
     BrowserNotFound,
     BrowserStartError,
     ConfigError,
+    DeploymentUnreachable,
     DriverUnavailable,
     DuplicateDriver,
     FrontendBuildError,
@@ -27,8 +27,10 @@ from ._errors import (
     FrontendStartError,
     InvalidConfigValue,
     InvalidTransition,
+    LeftoverTasksWarning,
     LifecycleError,
     LiveHarnessError,
+    LiveHarnessWarning,
     PluginError,
     PortInUseError,
     ShutdownError,
@@ -78,6 +80,7 @@ __all__ = [
     "BrowserStartError",
     "Config",
     "ConfigError",
+    "DeploymentUnreachable",
     "DriverInfo",
     "DriverRegistry",
     "DriverUnavailable",

@@ -11,7 +11,8 @@ The hierarchy, by what a caller would do about it::
     │   ├── DriverUnavailable       the driver's library is not installed; says which extra to install
     │   ├── AppSpecError            an app specification that is not "module:attribute" (also an AppLoadError)
     │   ├── InvalidTransition       a lifecycle call in a state that does not allow it
-    │   └── BrowserNotFound         no usable browser or WebDriver executable; says where it looked and how to install one
+    │   ├── BrowserNotFound         no usable browser or WebDriver executable; says where it looked and how to install one
+    │   └── DeploymentUnreachable   the ``--lh-base-url`` deployment did not answer
     ├── PluginError                 a plugin misbehaved; carries the plugin's name
     │   └── DuplicateDriver         two plugins registered the same driver name
     ├── LifecycleError              carries phase, component, cause and the tail of the component's output
@@ -36,47 +37,18 @@ The hierarchy, by what a caller would do about it::
     │                               by the next call that needs the backend, and by ``stop()``
     └── WaitTimeout                 a wait helper's condition did not hold in time: what was awaited, what
                                     was last seen (also an AssertionError, so runners report a failed check)
+
+The warnings, which a suite that turns warnings into errors sees as failures::
+
+    LiveHarnessWarning              (a UserWarning) liveharness is quiet in normal operation
+    └── LeftoverTasksWarning        the app left tasks running after its lifespan shutdown; they
+                                    were cancelled (``strict_tasks = true`` makes it a ShutdownError)
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Sequence
-
-__all__ = [
-    "AppAttributeError",
-    "AppFactoryError",
-    "AppImportError",
-    "AppLoadError",
-    "AppSpecError",
-    "BackendCrashed",
-    "BackendStartError",
-    "BrowserConnectError",
-    "BrowserCrashed",
-    "BrowserNotFound",
-    "BrowserStartError",
-    "ConfigError",
-    "DriverUnavailable",
-    "DuplicateDriver",
-    "FrontendBuildError",
-    "FrontendCrashed",
-    "FrontendStartError",
-    "InvalidConfigValue",
-    "InvalidTransition",
-    "LifecycleError",
-    "LiveHarnessError",
-    "PluginError",
-    "PortInUseError",
-    "ShutdownError",
-    "ShutdownTimeout",
-    "StartupError",
-    "StartupTimeout",
-    "UnknownConfigKey",
-    "UnknownDriver",
-    "UsageError",
-    "WaitTimeout",
-    "traceback_tail",
-]
+from typing import ClassVar
 
 
 class LiveHarnessError(Exception):
@@ -162,6 +134,10 @@ class BrowserNotFound(UsageError):
         self.install = install
 
 
+class DeploymentUnreachable(UsageError):
+    """The ``--lh-base-url`` deployment did not answer."""
+
+
 # --- plugins ---------------------------------------------------------------------------
 
 
@@ -186,24 +162,33 @@ class DuplicateDriver(PluginError):
 class LifecycleError(LiveHarnessError):
     """A step of the lifecycle failed.
 
-    :param phase: the lifecycle state that was being entered or left (``"BACKEND_UP"``, ...).
+    :param phase: the lifecycle state that was being entered or left (``"BACKEND_UP"``, ...);
+        default: the class's :attr:`default_phase`.
     :param component: what failed: ``"backend"``, ``"app"``, ``"frontend"``, ``"browser"``
-        or ``"plugin <name>"``.
+        or ``"plugin <name>"``; default: the class's :attr:`default_component`.
     :param output_tail: the last lines the component wrote, oldest first.
     """
+
+    #: The phase and component of an error that names none. Set by the classes a driver
+    #: raises for its own component; the bases, raised from several places, leave them
+    #: empty, and an error of theirs must name both.
+    default_phase: ClassVar[str] = ""
+    default_component: ClassVar[str] = ""
 
     def __init__(
         self,
         message: str,
         *,
-        phase: str,
-        component: str,
+        phase: str | None = None,
+        component: str | None = None,
         output_tail: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.phase = phase
-        self.component = component
+        self.phase = self.default_phase if phase is None else phase
+        self.component = self.default_component if component is None else component
+        if not (self.phase and self.component):
+            raise TypeError(f"{type(self).__name__} has no default phase and component: name them")
         self.output_tail = tuple(output_tail)
 
     def __str__(self) -> str:
@@ -225,6 +210,9 @@ class StartupError(LifecycleError):
 class BackendStartError(StartupError):
     """The backend server did not start."""
 
+    default_phase = "BACKEND_UP"
+    default_component = "backend"
+
 
 class PortInUseError(BackendStartError):
     """The configured host and port could not be bound; no app code ran."""
@@ -233,10 +221,18 @@ class PortInUseError(BackendStartError):
 class AppLoadError(BackendStartError):
     """The ASGI app could not be loaded from its specification."""
 
-    def __init__(self, message: str, *, spec: object, **kwargs: object) -> None:
-        kwargs.setdefault("phase", "BACKEND_UP")
-        kwargs.setdefault("component", "app")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    default_component = "app"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spec: object,
+        phase: str | None = None,
+        component: str | None = None,
+        output_tail: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, phase=phase, component=component, output_tail=output_tail)
         self.spec = spec
 
 
@@ -261,6 +257,9 @@ class FrontendStartError(StartupError):
     or its URL did not answer. ``output_tail`` has the last lines the command wrote.
     """
 
+    default_phase = "FRONTEND_UP"
+    default_component = "frontend"
+
 
 class FrontendBuildError(FrontendStartError):
     """The frontend's build command failed, or left no usable output directory."""
@@ -276,10 +275,8 @@ class BrowserStartError(LifecycleError):
     Raised by ``harness.browser()``; the harness itself stays READY.
     """
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        kwargs.setdefault("phase", "READY")
-        kwargs.setdefault("component", "browser")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    default_phase = "READY"
+    default_component = "browser"
 
 
 class BrowserConnectError(BrowserStartError):
@@ -296,12 +293,19 @@ class ShutdownError(LifecycleError):
     :param failures: the errors of the individual steps, in the order the steps ran.
     """
 
+    default_phase = "STOPPING"
+    default_component = "harness"
+
     def __init__(
-        self, message: str, *, failures: Sequence[BaseException] = (), **kwargs: object
+        self,
+        message: str,
+        *,
+        failures: Sequence[BaseException] = (),
+        phase: str | None = None,
+        component: str | None = None,
+        output_tail: Sequence[str] = (),
     ) -> None:
-        kwargs.setdefault("phase", "STOPPING")
-        kwargs.setdefault("component", "harness")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, phase=phase, component=component, output_tail=output_tail)
         self.failures = tuple(failures)
 
     def __str__(self) -> str:
@@ -325,10 +329,8 @@ class FrontendCrashed(ShutdownError):
     has the process's last lines.
     """
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        kwargs.setdefault("phase", "READY")
-        kwargs.setdefault("component", "frontend")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    default_phase = "READY"
+    default_component = "frontend"
 
 
 class BrowserCrashed(ShutdownError):
@@ -338,10 +340,8 @@ class BrowserCrashed(ShutdownError):
     ``phase`` is ``"READY"``, when it died.
     """
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        kwargs.setdefault("phase", "READY")
-        kwargs.setdefault("component", "browser")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    default_phase = "READY"
+    default_component = "browser"
 
 
 class BackendCrashed(ShutdownError):
@@ -353,10 +353,8 @@ class BackendCrashed(ShutdownError):
     ``stop()``, after stopping everything else.
     """
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        kwargs.setdefault("phase", "READY")
-        kwargs.setdefault("component", "backend")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    default_phase = "READY"
+    default_component = "backend"
 
 
 # --- waiting -----------------------------------------------------------------------------
@@ -379,18 +377,21 @@ class WaitTimeout(LiveHarnessError, AssertionError):
         self.timeout = timeout
 
 
-# --- output tails ----------------------------------------------------------------------
-
-# Frames that only say how the call got there: the import machinery, pluggy's hook calling.
-_PLUMBING = ("<frozen importlib._bootstrap", "/importlib/__init__.py", "/pluggy/")
+# --- warnings ----------------------------------------------------------------------------
 
 
-def traceback_tail(exc: BaseException, limit: int = 12) -> list[str]:
-    """The last lines of ``exc``'s traceback, without import-machinery and pluggy frames:
-    where it was raised (file and line) and what it said, for an error's output tail."""
-    summary = traceback.TracebackException.from_exception(exc)
-    summary.stack = traceback.StackSummary.from_list(
-        [frame for frame in summary.stack if not any(p in frame.filename for p in _PLUMBING)]
-    )
-    lines = "".join(summary.format(chain=False)).splitlines()
-    return lines[-limit:]
+class LiveHarnessWarning(UserWarning):
+    """Base class of the warnings liveharness issues."""
+
+
+class LeftoverTasksWarning(LiveHarnessWarning):
+    """The app left tasks running on the backend's loop after its lifespan shutdown."""
+
+
+# Every class above is public: ``liveharness`` re-exports each one, and the docstring
+# draws them; a third, hand-kept list would be one more place to forget a new error.
+__all__ = [
+    name
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, (LiveHarnessError, LiveHarnessWarning))
+]

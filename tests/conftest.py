@@ -296,7 +296,7 @@ def shared_browser_processes() -> set[int]:
     A shared browser starts and ends renderer processes as pages come and go (and one
     for the page it prepares ahead), across tests, by design.
     """
-    from liveharness.plugins import _playwright_hosts as hosts
+    from liveharness.plugins.browser_playwright import _sharing as hosts
 
     pids: set[int] = set()
     for host in [*hosts._sync_hosts.values(), *hosts._async_hosts.values()]:

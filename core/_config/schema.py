@@ -1,4 +1,5 @@
-"""The configuration schema: options with types, defaults and documentation, and sources."""
+"""The configuration schema: options with types, defaults and documentation, the core
+keys (:data:`CORE_OPTIONS`), and where a value came from (:class:`Source`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from typing import Any
 from .._errors import InvalidConfigValue
 from .templating import check_template
 
-__all__ = ["DEFAULT", "ENV_PREFIX", "Option", "Source", "reference_markdown"]
+__all__ = [
+    "CORE_OPTIONS",
+    "DEFAULT",
+    "DRIVER_TABLES",
+    "ENV_PREFIX",
+    "Option",
+    "Source",
+    "reference_markdown",
+]
 
 ENV_PREFIX = "LIVEHARNESS_"
 
@@ -186,6 +195,114 @@ class Option:
         if self.templated:
             check_template(value, key=key, source=str(source))
         return value
+
+
+# The tables of driver options, by the kind of driver each configures:
+# ``[tool.liveharness.servers.uvicorn]`` holds the options of server ``uvicorn``.
+DRIVER_TABLES = {"servers": "server", "frontends": "frontend", "browsers": "browser"}
+
+CORE_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "app",
+        str,
+        None,
+        "The ASGI app: an import string 'package.module:attribute', a factory "
+        "'package.module:make_app()', or (as an argument) the app object. Required by "
+        "Harness; `liveharness run` serves its bundled demo app when there is none.",
+        nullable=True,
+        objects_from_arguments=True,
+    ),
+    Option("server", str, "uvicorn", "The server driver that serves the app."),
+    Option(
+        "host",
+        str,
+        "127.0.0.1",
+        "The address the backend listens on. Loopback unless you need another interface.",
+    ),
+    Option("port", int, 0, "The backend port; 0 picks a free one.", minimum=0, maximum=65535),
+    Option(
+        "startup_timeout",
+        float,
+        30.0,
+        "Seconds each component may take to become ready before the start fails.",
+        minimum=0.001,
+    ),
+    Option(
+        "shutdown_timeout",
+        float,
+        10.0,
+        "Seconds each component may take to stop (in-flight requests included) before it is forced.",
+        minimum=0.001,
+    ),
+    Option(
+        "frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True
+    ),
+    Option(
+        "browser",
+        str,
+        None,
+        "The browser driver `harness.browser()` uses: 'playwright' or 'selenium'. With "
+        "none, a call names one: `harness.browser(driver='selenium')`.",
+        nullable=True,
+    ),
+    Option(
+        "headed",
+        bool,
+        False,
+        "Show browser windows; browsers run headless unless this is on "
+        "(LIVEHARNESS_HEADED=1 for one run).",
+    ),
+    Option(
+        "tls",
+        bool,
+        False,
+        "Serve HTTPS. Without tls_certfile, a throwaway certificate authority and a "
+        "certificate for localhost and 127.0.0.1 are made (needs the 'tls' extra); "
+        "clients verify with harness.ca_path.",
+    ),
+    Option(
+        "tls_certfile",
+        str,
+        None,
+        "Your own certificate chain (PEM), with tls = true.",
+        nullable=True,
+    ),
+    Option("tls_keyfile", str, None, "The private key of tls_certfile (PEM).", nullable=True),
+    Option(
+        "tls_ca",
+        str,
+        None,
+        "The CA that signed tls_certfile, exposed as harness.ca_path.",
+        nullable=True,
+    ),
+    Option(
+        "workers",
+        int,
+        1,
+        "Serve from this many worker processes sharing the socket; needs an import-string app.",
+        minimum=1,
+    ),
+    Option(
+        "isolation",
+        str,
+        "thread",
+        "'thread' serves in the harness's event loop; 'process' serves from a worker process.",
+        choices=("thread", "process"),
+    ),
+    Option(
+        "strict_tasks",
+        bool,
+        False,
+        "Tasks the app leaves running after its lifespan shutdown fail the stop "
+        "instead of raising a LeftoverTasksWarning.",
+    ),
+    Option(
+        "disable_plugins",
+        list,
+        [],
+        "Plugin names (entry-point names) not to load, e.g. ['server_uvicorn'].",
+    ),
+)
 
 
 def reference_markdown(options: Iterable[Option], *, env_prefix: str = ENV_PREFIX) -> str:

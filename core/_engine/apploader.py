@@ -1,4 +1,9 @@
-"""Loading the ASGI app from its specification, with an error of its own for each way that fails."""
+"""Which app a harness serves, and loading it, with an error of its own for each way that fails.
+
+:class:`AppLoader` answers the backend's two questions, which app (configured, or an
+inline source written as a module) and how to load it (a plugin's loader, an import
+string, or the object itself); :func:`load_app_spec` imports an import string.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,28 @@ import difflib
 import importlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._errors import AppAttributeError, AppFactoryError, AppImportError, AppSpecError
+from .._errors import (
+    AppAttributeError,
+    AppFactoryError,
+    AppImportError,
+    AppLoadError,
+    AppSpecError,
+    ConfigError,
+)
+from .._plugins.calls import call_hook
+from .inline import write_app_source
 
-__all__ = ["SPEC_PATTERN", "load_app_spec", "make_importable"]
+if TYPE_CHECKING:
+    import pluggy
+
+    from .._config.config import Config
+    from .undo import UndoStack
+
+__all__ = ["SPEC_PATTERN", "AppLoader", "load_app_spec", "make_importable"]
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 SPEC_PATTERN = re.compile(
@@ -108,3 +129,68 @@ def load_app_spec(spec: str, *, source: str = "", folder: Path | None = None) ->
                 spec=spec,
             )
     return target
+
+
+class AppLoader:
+    """The app of one harness: its specification and how it is loaded.
+
+    :param source: the harness's ``app_source=``, written as a module when the backend
+        first asks for the specification (and removed by ``undo``).
+    :param name: the attribute of ``source`` that is the app.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        plugin_manager: pluggy.PluginManager,
+        undo: UndoStack,
+        *,
+        source: Callable[..., Any] | str | None = None,
+        name: str = "app",
+    ) -> None:
+        self.config = config
+        self.plugin_manager = plugin_manager
+        self.source = source
+        self.name = name
+        self._undo = undo
+
+    def spec(self) -> Any:
+        """The app specification: configured, or an inline source written as a module."""
+        if self.source is not None:
+            inline = write_app_source(self.source, self.name)
+            self._undo.push_call("app source", inline.cleanup)
+            return inline.spec
+        spec = self.config.app
+        if spec is None:
+            raise ConfigError(
+                "no app configured: pass Harness(app='package.module:app'), or set app in "
+                "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
+                key="app",
+                source=str(self.config.source_of("app")),
+            )
+        return spec
+
+    def load(self, spec: Any) -> Any:
+        """The app for ``spec``: a plugin's, an import string's, or the object itself."""
+        loaded = call_hook(
+            self.plugin_manager,
+            "liveharness_load_app",
+            lambda failure: AppLoadError(
+                failure.message(f"(spec={spec!r})"),
+                spec=spec,
+                component=failure.component,
+                output_tail=failure.output_tail,
+            ),
+            spec=spec,
+            config=self.config,
+        )
+        if loaded is not None:
+            return loaded
+        if isinstance(spec, str):
+            if self.source is not None:
+                return load_app_spec(spec, source="app_source=")
+            # The project's folder is importable however the tests were started.
+            return load_app_spec(
+                spec, source=str(self.config.source_of("app")), folder=self.config.folder_of("app")
+            )
+        return spec

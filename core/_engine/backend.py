@@ -24,13 +24,14 @@ from .._errors import (
     AppLoadError,
     BackendCrashed,
     BackendStartError,
+    LeftoverTasksWarning,
     LifecycleError,
     ShutdownError,
     StartupTimeout,
-    traceback_tail,
 )
 from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
 from .._runtime import logcapture
+from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
 from ..drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from .._config.config import Config
     from ..drivers._registry import DriverInfo
 
-__all__ = ["Backend", "LeftoverTasksWarning", "LiveHarnessWarning"]
+__all__ = ["Backend"]
 
 logger = logging.getLogger("liveharness")
 
@@ -52,14 +53,6 @@ LEFTOVER_TASK_GRACE = 0.1
 _serving: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
     "liveharness_backend", default=None
 )
-
-
-class LiveHarnessWarning(UserWarning):
-    """Base class of the warnings liveharness issues."""
-
-
-class LeftoverTasksWarning(LiveHarnessWarning):
-    """The app left tasks running on the backend's loop after its lifespan shutdown."""
 
 
 class Backend:
@@ -155,7 +148,6 @@ class Backend:
                 raise BackendStartError(
                     f"server {self.server_info.name!r} could not be created: "
                     f"{type(exc).__name__}: {exc}",
-                    phase=State.BACKEND_UP.name,
                     component=self._component(),
                     output_tail=traceback_tail(exc),
                 ) from exc

@@ -20,10 +20,9 @@ from .._errors import (
     ShutdownError,
     UnknownConfigKey,
     UsageError,
-    traceback_tail,
 )
 from .._net.sockets import reserve_free_port, server_url
-from .._plugins.manager import plugin_of_traceback
+from .._plugins.calls import HookFailure, call_hook
 from .._runtime.loopthread import CallerThread, run_in_thread
 from .._runtime.states import State
 from ..drivers import BrowserDriver, BrowserLaunch, BrowserSession, FrontendDriver
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from .._config.config import Config
     from ..drivers._registry import DriverRegistry
 
-__all__ = ["BrowserHost", "HarnessBrowsers"]
+__all__ = ["BrowserHost", "HarnessBrowsers", "browser_options"]
 
 
 class BrowserHost(Protocol):
@@ -66,10 +65,6 @@ class HarnessBrowsers:
         self._sessions: list[BrowserSession] = []
         self._lock = threading.Lock()
         self._closing = False
-        name = harness.config.browser
-        if name is not None:
-            # Fail at construction, like every other configuration error.
-            self._driver_options(name, {})
 
     @property
     def sessions(self) -> tuple[BrowserSession, ...]:
@@ -141,7 +136,9 @@ class HarnessBrowsers:
                 f"Harness(browser=...), or call {call}(driver='playwright')"
             )
         headed = overrides.pop("headed", None)
-        options, sources = self._driver_options(name, overrides, call=call)
+        options, sources = browser_options(
+            config, self._harness.registry, name, overrides, call=call
+        )
         if headed is None:
             headed = bool(config.headed)
             sources["headed"] = str(config.source_of("headed"))
@@ -177,36 +174,6 @@ class HarnessBrowsers:
         port = reserve_free_port(config.host)
         return server_url(config.host, port, tls=bool(config.tls))
 
-    def _driver_options(
-        self, name: str, overrides: Mapping[str, Any], call: str = "browser"
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        config = self._harness.config
-        source = str(config.source_of("browser")) if name == config.browser else f"{call}()"
-        info = self._harness.registry.get("browser", name, source=source)
-        schema = {option.name: option for option in getattr(info.driver_class, "options", ())}
-        options = config.driver_options("browser", name, schema.values())
-        given = config["browsers"].get(name, {})
-        sources = {
-            key: str(config.source_of(f"browsers.{name}.{key}")) if key in given else "the default"
-            for key in options
-        }
-        for key, value in overrides.items():
-            option = schema.get(key)
-            where = Source("argument", f"argument {call}({key}=)")
-            if option is None:
-                known = sorted([*schema, "driver", "headed"])
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise UnknownConfigKey(
-                    f"{call}() got an unknown option {key!r} for the {name} driver{hint}\n"
-                    f"  known options: {', '.join(known)}",
-                    key=key,
-                    source=str(where),
-                )
-            options[key] = option.check(value, key=key, source=where)
-            sources[key] = str(where)
-        return options, sources
-
     def opened(self, session: BrowserSession) -> None:
         """Record a session the driver opened, and tell plugins; on failure, close it again."""
         with self._lock:
@@ -217,16 +184,13 @@ class HarnessBrowsers:
             raise UsageError(
                 f"{self._harness.name} began stopping while the browser opened; it was closed again"
             )
-        manager = self._harness.plugin_manager
-        try:
-            manager.hook.liveharness_browser_opened(harness=self._harness, session=session)
-        except Exception as exc:
-            plugin = plugin_of_traceback(manager, "liveharness_browser_opened", exc)
-            raise PluginError(
-                f"plugin {plugin!r} raised in liveharness_browser_opened: "
-                f"{type(exc).__name__}: {exc}",
-                plugin=plugin,
-            ) from exc
+        call_hook(
+            self._harness.plugin_manager,
+            "liveharness_browser_opened",
+            lambda failure: PluginError(failure.message(), plugin=failure.plugin),
+            harness=self._harness,
+            session=session,
+        )
 
     def find(self, native: Any) -> BrowserSession:
         with self._lock:
@@ -295,19 +259,21 @@ class HarnessBrowsers:
             raise failures[0]
 
     def _closing_hook(self, session: BrowserSession, failures: list[BaseException]) -> None:
-        manager = self._harness.plugin_manager
-        try:
-            manager.hook.liveharness_browser_closing(harness=self._harness, session=session)
-        except Exception as exc:
-            plugin = plugin_of_traceback(manager, "liveharness_browser_closing", exc)
+        def closing_failed(failure: HookFailure) -> None:
+            # Collected, not raised: the browser is still closed, then this is raised.
             error = ShutdownError(
-                f"plugin {plugin!r} raised in liveharness_browser_closing: "
-                f"{type(exc).__name__}: {exc}",
-                component=f"plugin {plugin}",
-                output_tail=traceback_tail(exc),
+                failure.message(), component=failure.component, output_tail=failure.output_tail
             )
-            error.__cause__ = exc
+            error.__cause__ = failure.cause
             failures.append(error)
+
+        call_hook(
+            self._harness.plugin_manager,
+            "liveharness_browser_closing",
+            closing_failed,
+            harness=self._harness,
+            session=session,
+        )
 
     async def aclose_all(self, caller: CallerThread | None) -> list[BaseException]:
         """Close every open session in its own world, newest first; return the failures.
@@ -381,3 +347,44 @@ class HarnessBrowsers:
                 "thread, or close the browser there with harness.close_browser(page)",
                 component="browser",
             )
+
+
+def browser_options(
+    config: Config,
+    registry: DriverRegistry,
+    name: str,
+    overrides: Mapping[str, Any],
+    *,
+    call: str = "browser",
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The options of browser driver ``name``: its configuration, then ``overrides``
+    (the keyword arguments of a ``browser()`` call), checked; and where each came from.
+
+    :raises UnknownDriver, DriverUnavailable: no usable driver ``name``.
+    :raises ConfigError: a bad option.
+    """
+    source = str(config.source_of("browser")) if name == config.browser else f"{call}()"
+    info = registry.get("browser", name, source=source)
+    schema = {option.name: option for option in getattr(info.driver_class, "options", ())}
+    options = config.driver_options("browser", name, schema.values())
+    given = config["browsers"].get(name, {})
+    sources = {
+        key: str(config.source_of(f"browsers.{name}.{key}")) if key in given else "the default"
+        for key in options
+    }
+    for key, value in overrides.items():
+        option = schema.get(key)
+        where = Source("argument", f"argument {call}({key}=)")
+        if option is None:
+            known = sorted([*schema, "driver", "headed"])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownConfigKey(
+                f"{call}() got an unknown option {key!r} for the {name} driver{hint}\n"
+                f"  known options: {', '.join(known)}",
+                key=key,
+                source=str(where),
+            )
+        options[key] = option.check(value, key=key, source=where)
+        sources[key] = str(where)
+    return options, sources

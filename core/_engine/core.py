@@ -11,39 +11,31 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-import shutil
-import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pluggy
 
-from .._config.config import Config, load_config
+from .._config.config import Config
 from .._errors import (
-    AppLoadError,
     BackendCrashed,
-    ConfigError,
     InvalidTransition,
     ShutdownError,
     StartupError,
     UsageError,
-    traceback_tail,
 )
-from .._net.tls import TLSSetup
-from .._plugins.manager import build_plugin_manager, plugin_of_traceback, register_drivers
+from .._plugins.calls import call_hook
 from .._runtime.loopthread import CallerThread, LoopThread
 from .._runtime.states import State, Timeline, check_transition
 from ..drivers import BrowserSession, FrontendDriver, ServerDriver
-from ..drivers._registry import DriverInfo, DriverRegistry
-from .apploader import load_app_spec
+from ..drivers._registry import DriverRegistry
+from .apploader import AppLoader
 from .backend import Backend
 from .browsers import HarnessBrowsers
-from .frontend import frontend_launch, select_frontend, serve_for_frontend, wait_for_frontend
-from .inline import write_app_source
+from .frontend import Frontend
+from .plan import Plan
 from .undo import UndoStack, raise_stop_failures
 
 __all__ = ["HarnessCore"]
@@ -73,43 +65,40 @@ class HarnessCore:
             options["app"] = app
         if app_source is not None and "app" in options:
             raise UsageError("pass either app= or app_source=, not both")
-        self._app_source = app_source
-        self._app_name = app_name
         self.name = f"harness-{next(_numbers)}"
-        self.config: Config = load_config(options, cwd=Path(cwd) if cwd is not None else None)
-        self.plugin_manager: pluggy.PluginManager = build_plugin_manager(
-            disabled=self.config.disable_plugins, plugins=plugins
+        # Every configuration value and driver is checked here, before anything starts.
+        plan = self._plan = Plan.for_harness(
+            options,
+            plugins=plugins,
+            cwd=Path(cwd) if cwd is not None else None,
+            has_app_source=app_source is not None,
         )
-        self.registry = DriverRegistry()
-        register_drivers(self.plugin_manager, self.registry)
-
-        config = self.config
-        self._server_info: DriverInfo = self.registry.get(
-            "server", config.server, source=str(config.source_of("server"))
-        )
-        self._server_options = config.driver_options(
-            "server", config.server, getattr(self._server_info.driver_class, "options", ())
-        )
-        self._tls = TLSSetup.from_config(config)
-        if config.workers > 1 or config.isolation == "process":
-            from .workers import check_worker_app
-
-            check_worker_app(config, has_source=app_source is not None)
-        self._frontend_info, self._frontend_options = select_frontend(config, self.registry)
-        # Checks the browser driver and its options now, like every other configuration value.
+        self.config: Config = plan.config
+        self.plugin_manager: pluggy.PluginManager = plan.plugin_manager
+        self.registry: DriverRegistry = plan.registry
         self._browsers = HarnessBrowsers(self, binds_backend=True)
         self._caller: CallerThread | None = None
 
         self.timeline = Timeline()
         self._state = State.INIT
         self._undo = UndoStack()
+        self._app = AppLoader(
+            plan.config, plan.plugin_manager, self._undo, source=app_source, name=app_name
+        )
+        assert plan.server is not None  # a harness's plan always has one
         self._backend = Backend(
-            config, self._server_info, self._server_options, self._app_spec, self._load_app
+            plan.config, plan.server, plan.server_options, self._app.spec, self._app.load
         )
         self._backend.on_crash = self._backend_crashed
         self._backend_lock: asyncio.Lock | None = None
-        self._frontend: FrontendDriver | None = None
-        self._frontend_url: str | None = None
+        self._frontend = Frontend(
+            plan.config,
+            plan.frontend,
+            plan.frontend_options,
+            server=plan.server,
+            server_options=plan.server_options,
+            harness_name=self.name,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
@@ -135,24 +124,25 @@ class HarnessCore:
     @property
     def url(self) -> str:
         """Where a browser should go: the frontend's URL, or the backend's while there is no frontend."""
-        if self._frontend_url is not None:
-            return self._frontend_url
+        if self._frontend.url is not None:
+            return self._frontend.url
         return self.backend_url
 
     @property
     def frontend_url(self) -> str | None:
         """The frontend's base URL once it answers; ``None`` with no frontend configured."""
-        return self._frontend_url
+        return self._frontend.url
 
     @property
     def frontend(self) -> FrontendDriver | None:
         """The frontend driver, once the frontend phase has begun."""
-        return self._frontend
+        return self._frontend.driver
 
     @property
     def frontend_output(self) -> list[str]:
         """The last lines (up to 1000) the frontend's processes wrote, colour codes removed."""
-        return self._frontend.output.tail(1000) if self._frontend is not None else []
+        driver = self._frontend.driver
+        return driver.output.tail(1000) if driver is not None else []
 
     @property
     def frontend_log(self) -> Path | None:
@@ -161,7 +151,7 @@ class HarnessCore:
         By default it is in the harness's private temporary folder, removed at stop;
         the frontend's ``log_file`` option keeps it elsewhere.
         """
-        return self._frontend.log_path if self._frontend is not None else None
+        return self._frontend.driver.log_path if self._frontend.driver is not None else None
 
     @property
     def ca_path(self) -> str | None:
@@ -190,24 +180,23 @@ class HarnessCore:
             self._failed_phase = new.name
         old, self._state = self._state, new
         entry = self.timeline.record(new)
-        try:
-            self.plugin_manager.hook.liveharness_state_changed(
-                harness=self, old=old, new=new, at=entry.at
-            )
-        except Exception as exc:
-            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_state_changed", exc)
-            error_class = (
-                ShutdownError
-                if new in (State.STOPPING, State.STOPPED, State.FAILED)
-                else StartupError
-            )
-            raise error_class(
-                f"plugin {plugin!r} raised in liveharness_state_changed({old.name} -> {new.name}): "
-                f"{type(exc).__name__}: {exc}",
+        error_class = (
+            ShutdownError if new in (State.STOPPING, State.STOPPED, State.FAILED) else StartupError
+        )
+        call_hook(
+            self.plugin_manager,
+            "liveharness_state_changed",
+            lambda failure: error_class(
+                failure.message(f"({old.name} -> {new.name})"),
                 phase=new.name,
-                component=f"plugin {plugin}",
-                output_tail=traceback_tail(exc),
-            ) from exc
+                component=failure.component,
+                output_tail=failure.output_tail,
+            ),
+            harness=self,
+            old=old,
+            new=new,
+            at=entry.at,
+        )
 
     # ------------------------------------------------------------------ async API
 
@@ -224,7 +213,9 @@ class HarnessCore:
             self._enter(State.BACKEND_UP)
             # The frontend step is entered even with no frontend, so every observer
             # sees the same sequence.
-            await self._start_frontend()
+            if self._plan.frontend is not None:
+                self._failed_phase = State.FRONTEND_UP.name
+            await self._frontend.start(self.backend_url, self._undo)
             self._enter(State.FRONTEND_UP)
             self._enter(State.READY)
         except BaseException as exc:
@@ -331,12 +322,15 @@ class HarnessCore:
 
     def _backend_crashed(self, error: BackendCrashed) -> None:
         """The server stopped serving while READY (in the harness's loop): tell plugins."""
-        try:
-            self.plugin_manager.hook.liveharness_backend_crashed(harness=self, error=error)
-        except Exception as exc:
-            # Nothing to raise it to: the crash itself is raised by the next call.
-            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_backend_crashed", exc)
-            logger.exception("plugin %r raised in liveharness_backend_crashed", plugin)
+        # A plugin's failure here has nobody to be raised to: it is logged, and the crash
+        # itself is raised by the harness's next call.
+        call_hook(
+            self.plugin_manager,
+            "liveharness_backend_crashed",
+            lambda failure: failure.log(logger),
+            harness=self,
+            error=error,
+        )
 
     # ------------------------------------------------------------------ internals
 
@@ -352,51 +346,11 @@ class HarnessCore:
                 )
             self._loop = loop
 
-    def _app_spec(self) -> Any:
-        """The app specification: configured, or an inline source written as a module."""
-        if self._app_source is not None:
-            inline = write_app_source(self._app_source, self._app_name)
-            self._undo.push_call("app source", inline.cleanup)
-            return inline.spec
-        spec = self.config.app
-        if spec is None:
-            raise ConfigError(
-                "no app configured: pass Harness(app='package.module:app'), or set app in "
-                "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
-                key="app",
-                source=str(self.config.source_of("app")),
-            )
-        return spec
-
-    def _load_app(self, spec: Any) -> Any:
-        """The app for ``spec``: a plugin's, an import string's, or the object itself."""
-        try:
-            loaded = self.plugin_manager.hook.liveharness_load_app(spec=spec, config=self.config)
-        except Exception as exc:
-            plugin = plugin_of_traceback(self.plugin_manager, "liveharness_load_app", exc)
-            raise AppLoadError(
-                f"plugin {plugin!r} raised in liveharness_load_app(spec={spec!r}): "
-                f"{type(exc).__name__}: {exc}",
-                spec=spec,
-                component=f"plugin {plugin}",
-                output_tail=traceback_tail(exc),
-            ) from exc
-        if loaded is not None:
-            return loaded
-        if isinstance(spec, str):
-            source = (
-                "app_source=" if self._app_source is not None else str(self.config.source_of("app"))
-            )
-            # The project's folder is importable however the tests were started.
-            folder = None if self._app_source is not None else self.config.folder_of("app")
-            return load_app_spec(spec, source=source, folder=folder)
-        return spec
-
     async def _start_backend(self) -> None:
-        backend = self._backend
-        if self._tls is not None:
-            backend.tls = self._tls.files()
-            self._undo.push_call("tls", self._tls.cleanup)
+        backend, tls = self._backend, self._plan.tls
+        if tls is not None:
+            backend.tls = tls.files()
+            self._undo.push_call("tls", tls.cleanup)
         # Bind first: a busy port fails before any app code runs.
         backend.bind()
         self._undo.push_call("output capture", backend.end_capture)
@@ -404,42 +358,6 @@ class HarnessCore:
         self._undo.push("backend", backend.stop_server)
         self._undo.push_call("task watch", backend.unwatch_tasks)
         await backend.start()
-
-    async def _start_frontend(self) -> None:
-        info = self._frontend_info
-        if info is None:
-            return
-        self._failed_phase = State.FRONTEND_UP.name
-        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
-        # The pid in the name says whose it is, should one ever be left behind.
-        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.name}-"))
-        self._undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
-        launch = frontend_launch(
-            self.config,
-            self._frontend_options,
-            backend_url=self.backend_url,
-            backend_port=urlsplit(self.backend_url).port or 0,
-            workdir=workdir,
-            serve=self._serve_for_frontend,
-            harness_name=self.name,
-        )
-        driver: FrontendDriver = info.driver_class(launch)
-        self._frontend = driver
-        self._undo.push("frontend", driver.stop)
-        self._frontend_url = await wait_for_frontend(driver, info.name, self.config)
-
-    def _serve_for_frontend(
-        self, app: Any, *, host: str = "127.0.0.1", port: int = 0
-    ) -> Awaitable[ServerDriver]:
-        """The frontend's :class:`~liveharness.drivers.ServeApp`: this harness's server driver."""
-        return serve_for_frontend(
-            app,
-            server=self._server_info,
-            options=self._server_options,
-            config=self.config,
-            host=host,
-            port=port,
-        )
 
     async def _stop(self, final: State) -> list[BaseException]:
         failures: list[BaseException] = []

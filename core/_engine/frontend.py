@@ -1,17 +1,23 @@
 """The FRONTEND_UP phase: choosing the frontend driver, what it is given, and waiting for it.
 
-The harness calls these in order: :func:`select_frontend` when it is created (so a bad
-option fails before anything starts), :func:`frontend_launch` once the backend
-answers, then :func:`wait_for_frontend` around the driver's start. A frontend that
-serves files asks for a server through :func:`serve_for_frontend`.
+The harness's plan calls :func:`select_frontend` when the harness is created (so a bad
+option fails before anything starts); once the backend answers, :meth:`Frontend.start`
+makes the driver's launch (:func:`frontend_launch`) and waits for it
+(:func:`wait_for_frontend`). A frontend that serves files asks for a server through
+:func:`serve_for_frontend`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .._config.config import Config
 from .._errors import BackendStartError, FrontendStartError
@@ -20,7 +26,11 @@ from .._runtime.states import State, start_within
 from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
 from ..drivers._registry import DriverInfo, DriverRegistry
 
+if TYPE_CHECKING:
+    from .undo import UndoStack
+
 __all__ = [
+    "Frontend",
     "describe_option",
     "frontend_launch",
     "select_frontend",
@@ -37,6 +47,76 @@ def describe_option(config: Config, option: str) -> str:
     except KeyError:
         source = "the default"
     return f"{key} from {source}"
+
+
+class Frontend:
+    """The frontend of one harness: its driver once started, and its URL once it answers.
+
+    :param info: the frontend driver the plan chose, with its checked ``options``;
+        ``None`` for no frontend (then :meth:`start` does nothing).
+    :param server: the harness's server driver, with its options, for a frontend that
+        asks for its files to be served (:class:`~liveharness.drivers.ServeApp`).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        info: DriverInfo | None,
+        options: dict[str, Any],
+        *,
+        server: DriverInfo,
+        server_options: dict[str, Any],
+        harness_name: str,
+    ) -> None:
+        self.config = config
+        self.info = info
+        self.options = options
+        self.server = server
+        self.server_options = server_options
+        self.harness_name = harness_name
+        #: The driver, from the moment it is created (its output explains a failed start).
+        self.driver: FrontendDriver | None = None
+        #: Its base URL, once it answers.
+        self.url: str | None = None
+
+    async def start(self, backend_url: str, undo: UndoStack) -> None:
+        """Start the frontend against the backend at ``backend_url``; return once it answers.
+
+        Each step that needs undoing is pushed on ``undo`` as soon as it is taken.
+        """
+        info = self.info
+        if info is None:
+            return
+        # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
+        # The pid in the name says whose it is, should one ever be left behind.
+        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.harness_name}-"))
+        undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+        launch = frontend_launch(
+            self.config,
+            self.options,
+            backend_url=backend_url,
+            backend_port=urlsplit(backend_url).port or 0,
+            workdir=workdir,
+            serve=self._serve,
+            harness_name=self.harness_name,
+        )
+        driver: FrontendDriver = info.driver_class(launch)
+        self.driver = driver
+        undo.push("frontend", driver.stop)
+        self.url = await wait_for_frontend(driver, info.name, self.config)
+
+    def _serve(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0
+    ) -> Awaitable[ServerDriver]:
+        """The frontend's :class:`~liveharness.drivers.ServeApp`: the harness's server driver."""
+        return serve_for_frontend(
+            app,
+            server=self.server,
+            options=self.server_options,
+            config=self.config,
+            host=host,
+            port=port,
+        )
 
 
 def select_frontend(
@@ -135,9 +215,7 @@ async def serve_for_frontend(
         sock = bind_listening_socket(host, port)
     except BackendStartError as exc:
         raise FrontendStartError(
-            f"cannot serve the frontend on {host!r} port {port}: {exc.message}",
-            phase=State.FRONTEND_UP.name,
-            component="frontend",
+            f"cannot serve the frontend on {host!r} port {port}: {exc.message}"
         ) from exc
     launch = ServerLaunch(
         app=app,
@@ -172,8 +250,6 @@ async def serve_for_frontend(
         if isinstance(exc, BackendStartError):  # the server driver's own error
             raise FrontendStartError(
                 f"server {name!r} failed to serve the frontend: {exc.message}",
-                phase=State.FRONTEND_UP.name,
-                component="frontend",
                 output_tail=exc.output_tail,
             ) from exc
         raise

@@ -15,11 +15,10 @@ import socket
 import sys
 from typing import Any
 
-from .._errors import LiveHarnessError, ShutdownTimeout, traceback_tail
-from .._plugins.manager import build_plugin_manager, register_drivers
-from ..drivers import ServerLaunch, TLSFiles
-from ..drivers._registry import DriverRegistry
+from .._errors import LiveHarnessError, ShutdownTimeout
+from ..drivers import ServerLaunch, TLSFiles, traceback_tail
 from .apploader import load_app_spec
+from .plan import worker_server
 
 # How a worker ends, for the harness: 0 stopped as asked.
 EXIT_START_FAILED = 3
@@ -30,10 +29,7 @@ EXIT_CRASHED = 6
 
 async def serve(spec: dict[str, Any]) -> int:
     loop = asyncio.get_running_loop()
-    manager = build_plugin_manager(disabled=spec["disabled_plugins"])
-    registry = DriverRegistry()
-    register_drivers(manager, registry)
-    info = registry.get("server", spec["server"])
+    info = worker_server(spec["server"], disabled_plugins=spec["disabled_plugins"])
     app = load_app_spec(spec["app"])
     launch = ServerLaunch(
         app=app,

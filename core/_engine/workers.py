@@ -17,39 +17,18 @@ import os
 import signal
 import sys
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import psutil
 
 from .. import _errors as errors
-from .._errors import BackendStartError, ConfigError, ShutdownError, ShutdownTimeout
+from .._errors import BackendStartError, ShutdownError, ShutdownTimeout
 from ..drivers import ServerDriver, ServerLaunch
 from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT
 
-if TYPE_CHECKING:
-    from .._config.config import Config
-
-__all__ = ["WorkerPool", "check_worker_app"]
+__all__ = ["WorkerPool"]
 
 READY = b"ready"
-
-
-def check_worker_app(config: Config, *, has_source: bool) -> None:
-    """Worker processes import the app by name: an app object cannot cross into them.
-
-    :raises ConfigError: ``workers > 1`` or ``isolation = "process"`` with an app object.
-    """
-    if has_source or isinstance(config.app, str):
-        return
-    key = "workers" if config.workers > 1 else "isolation"
-    raise ConfigError(
-        f"{key} = {config[key]!r} from {config.source_of(key)} runs the app in other processes, "
-        f"which import it by name; app = {config.app!r} is an object. Pass an import string "
-        "(app='package.module:app') or app_source=, or serve in-process with workers = 1",
-        key=key,
-        value=config[key],
-        source=str(config.source_of(key)),
-    )
 
 
 class WorkerPool(ServerDriver):
@@ -190,7 +169,7 @@ class WorkerPool(ServerDriver):
         tail = self.output.tail(20 * self.count)
         if issubclass(error_class, errors.AppLoadError):
             return error_class(message, spec=self.launch.app_spec, output_tail=tail)
-        return error_class(message, phase="BACKEND_UP", component="backend", output_tail=tail)
+        return error_class(message, output_tail=tail)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -218,7 +197,6 @@ class WorkerPool(ServerDriver):
             if timed_out:
                 raise ShutdownTimeout(
                     f"worker processes did not stop within {self._exit_timeout:g} s; killed",
-                    phase="STOPPING",
                     component="backend",
                     output_tail=self.output.tail(20 * self.count),
                 )
@@ -250,7 +228,6 @@ class WorkerPool(ServerDriver):
         reasons = sorted({what.get(p.returncode or 0, "ended badly") for p in failed})
         raise error_class(
             f"{len(failed)} of {self.count} worker(s) {' / '.join(reasons)} ({described})",
-            phase="STOPPING",
             component="backend",
             output_tail=self.output.tail(20 * self.count),
         )

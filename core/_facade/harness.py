@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._engine.core import HarnessCore
 from .._engine.undo import aggregate
 from .._errors import InvalidTransition, ShutdownError, UsageError
 from .._runtime.loopthread import CallerThread, LoopThread
 from .._runtime.states import State
+
+if TYPE_CHECKING:
+    from .._plugins.view import HarnessView
 
 __all__ = ["Harness"]
 
@@ -245,3 +248,10 @@ class Harness(HarnessCore):
         thread, self._loop_thread = self._loop_thread, None
         if thread is not None:
             thread.close()
+
+
+if TYPE_CHECKING:
+
+    def _hooks_see(harness: Harness) -> HarnessView:
+        # mypy checks here that a Harness has all a hook may use of what it receives.
+        return harness

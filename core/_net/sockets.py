@@ -50,9 +50,7 @@ def _bound_socket(
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise BackendStartError(
-            f"cannot resolve host {host!r}{where}: {exc}", phase="BACKEND_UP", component="backend"
-        ) from exc
+        raise BackendStartError(f"cannot resolve host {host!r}{where}: {exc}") from exc
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
@@ -74,14 +72,10 @@ def _bound_socket(
             raise PortInUseError(
                 f"port {port} on {host!r}{where} is already in use; "
                 "choose another port, or port = 0 for a free one",
-                phase="BACKEND_UP",
-                component="backend",
                 output_tail=_holders(port),
             ) from exc
         raise BackendStartError(
-            f"cannot listen on {host!r} port {port}{where}: {exc.strerror or exc}",
-            phase="BACKEND_UP",
-            component="backend",
+            f"cannot listen on {host!r} port {port}{where}: {exc.strerror or exc}"
         ) from exc
     return sock
 

@@ -14,8 +14,9 @@ import pluggy
 from .._errors import PluginError
 from ..drivers._registry import DriverRegistry
 from . import hookspecs
+from .calls import HookFailure
 
-__all__ = ["ENTRY_POINT_GROUP", "build_plugin_manager", "plugin_of_traceback", "register_drivers"]
+__all__ = ["ENTRY_POINT_GROUP", "build_plugin_manager", "load_plugins", "register_drivers"]
 
 ENTRY_POINT_GROUP = "liveharness"
 
@@ -135,25 +136,20 @@ def register_drivers(manager: pluggy.PluginManager, registry: DriverRegistry) ->
         except PluginError:
             raise
         except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name!r} raised in liveharness_register_drivers: "
-                f"{type(exc).__name__}: {exc}",
-                plugin=impl.plugin_name,
-            ) from exc
+            # The plugin is known here: no traceback to search, as call_hook does.
+            failure = HookFailure("liveharness_register_drivers", impl.plugin_name, exc)
+            raise PluginError(failure.message(), plugin=failure.plugin) from exc
 
 
-def plugin_of_traceback(manager: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str:
-    """The name of the plugin whose implementation of ``hook_name`` raised ``exc``."""
-    owners: dict[Any, str] = {}
-    for impl in getattr(manager.hook, hook_name).get_hookimpls():
-        code = getattr(impl.function, "__code__", None)
-        if code is not None:
-            owners[code] = impl.plugin_name
-    traceback = exc.__traceback__
-    found = "<unknown plugin>"
-    while traceback is not None:
-        owner = owners.get(traceback.tb_frame.f_code)
-        if owner is not None:
-            found = owner
-        traceback = traceback.tb_next
-    return found
+def load_plugins(
+    *, disabled: Sequence[str] = (), plugins: Sequence[object] = ()
+) -> tuple[pluggy.PluginManager, DriverRegistry]:
+    """A fresh plugin manager (see :func:`build_plugin_manager`) and the registry its
+    plugins filled (see :func:`register_drivers`).
+
+    :raises PluginError: a plugin failed to load or to register its drivers.
+    """
+    manager = build_plugin_manager(disabled=disabled, plugins=plugins)
+    registry = DriverRegistry()
+    register_drivers(manager, registry)
+    return manager, registry

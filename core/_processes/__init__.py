@@ -1,1 +1,2 @@
-"""Processes: children in their own groups with output through a pipe, whole trees ended, the watchdog."""
+"""Processes: children in their own groups with output through a pipe (``child``), whole
+trees ended (``trees``), the groups a harness started (``groups``), the watchdog."""

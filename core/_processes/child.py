@@ -1,5 +1,5 @@
 """Child processes of drivers: their own process groups, output read in the event loop,
-exits seen as events, and whole process trees ended with a bounded grace period.
+and exits seen as events (ending their whole trees is :mod:`.trees`).
 
 Why not ``asyncio.create_subprocess_exec``: on Python 3.10 and 3.11 asyncio learns of a
 child's exit through a thread per child (``ThreadedChildWatcher``), which outlives the
@@ -23,16 +23,13 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import psutil
-
 __all__ = [
     "ChildProcess",
     "ExitWatch",
     "child_environment",
-    "end_process_tree",
+    "pidfd_open",
     "spawn_error_reason",
     "strip_ansi",
-    "wait_gone",
 ]
 
 _ANSI = re.compile(
@@ -102,7 +99,7 @@ class _LineSplitter:
         return [line for line in lines if line.strip()]
 
 
-def _pidfd_open(pid: int) -> int | None:
+def pidfd_open(pid: int) -> int | None:
     """A pidfd for ``pid`` (readable once it exits), or ``None`` where there is none."""
     opener = getattr(os, "pidfd_open", None)
     if opener is None:
@@ -141,7 +138,7 @@ class ExitWatch:
         self._callbacks: list[Callable[[int], None]] = []
         self._poller: asyncio.Task[None] | None = None
         try:
-            self._pidfd = _pidfd_open(pid)
+            self._pidfd = pidfd_open(pid)
         except ProcessLookupError:
             self._pidfd = None
         if self._pidfd is not None:
@@ -205,6 +202,7 @@ class ChildProcess:
         cwd: Path,
         env: Mapping[str, str],
         on_line: Callable[[str], None],
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.argv = list(argv)
         # start_new_session: its own process group (so the whole group can be signalled)
@@ -217,6 +215,7 @@ class ChildProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
         self.pid = self.popen.pid
         self._on_line = on_line
@@ -304,121 +303,3 @@ class ChildProcess:
                 name = f"signal {-code}"
             return f"was killed by {name}"
         return f"exited with code {code}"
-
-
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return False
-
-
-async def wait_gone(processes: Sequence[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Wait until every process in ``processes`` has exited, at most ``timeout`` seconds;
-    return those still running. A zombie counts as gone."""
-    loop = asyncio.get_running_loop()
-    waiters: list[asyncio.Future[None]] = []
-    fds: list[int] = []
-    poll = False
-    try:
-        for process in processes:
-            try:
-                fd = _pidfd_open(process.pid)
-            except ProcessLookupError:
-                continue
-            if fd is None:
-                poll = True
-                break
-            fds.append(fd)
-            # Checked after the pidfd is open, so the fd cannot belong to a reused pid.
-            if not _alive(process):
-                continue
-            waiter = loop.create_future()
-            loop.add_reader(fd, _settle, waiter)
-            waiters.append(waiter)
-        if poll:
-            await _poll_gone(processes, timeout)
-        elif waiters:
-            await asyncio.wait(waiters, timeout=timeout)
-    finally:
-        for fd in fds:
-            loop.remove_reader(fd)
-            os.close(fd)
-    return [process for process in processes if _alive(process)]
-
-
-def _settle(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-async def _poll_gone(processes: Sequence[psutil.Process], timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    delay = 0.001
-    while any(_alive(p) for p in processes) and asyncio.get_running_loop().time() < deadline:
-        # Bounded backoff (1 ms doubling to 50 ms, until the deadline): without pidfds
-        # there is no exit event for processes that are not our children.
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
-def _group_members(pgid: int) -> list[psutil.Process]:
-    members = []
-    for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if os.getpgid(process.pid) == pgid and _alive(process):
-                members.append(process)
-    return members
-
-
-def _signal(pgid: int, processes: Sequence[psutil.Process], signum: int) -> None:
-    """Send ``signum`` to process group ``pgid`` and to each of ``processes``."""
-    if pgid != os.getpgrp():  # never our own group
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signum)
-    for process in processes:
-        # A descendant may have moved to a group of its own; psutil refuses a reused pid.
-        with contextlib.suppress(psutil.Error):
-            process.send_signal(signum)
-
-
-async def end_process_tree(pid: int, *, grace: float, kill_wait: float = 5.0) -> list[str]:
-    """End the process ``pid``, its process group and all its descendants.
-
-    SIGTERM goes to the group and to every descendant (some leave the group); they get
-    up to ``grace`` seconds to exit, as do processes that turn up meanwhile (started
-    late, or group members whose parent exited, which left the tree); then SIGKILL goes
-    to whatever is left. ``pid`` must lead its own process group and must not have been
-    reaped yet, so that the group id cannot have been reused.
-
-    :return: descriptions of the processes still running after the kill (normally none).
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    tree = _tree(pid)
-    _signal(pid, tree, signal.SIGTERM)
-    alive = await wait_gone(tree, grace)
-    known = {process.pid for process in tree}
-    # A scan of the process table (well under a millisecond for a hundred processes)
-    # finds the group members no tree shows.
-    others = {p.pid: p for p in [*_tree(pid), *_group_members(pid)] if p.pid not in known}
-    if others:
-        _signal(pid, list(others.values()), signal.SIGTERM)
-        alive += await wait_gone(list(others.values()), max(deadline - loop.time(), 0.05))
-    if not alive:
-        return []
-    _signal(pid, alive, signal.SIGKILL)
-    survivors = await wait_gone(alive, kill_wait)
-    described = []
-    for process in survivors:
-        with contextlib.suppress(psutil.Error):
-            described.append(f"pid {process.pid} ({process.name()})")
-    return described

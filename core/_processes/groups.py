@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .._runtime.output import OutputTail
-from .child import ChildProcess, end_process_tree
+from .child import ChildProcess
+from .trees import end_process_tree
 from .watchdog import Watchdog
 
 __all__ = ["ProcessGroups"]
@@ -58,12 +59,14 @@ class ProcessGroups:
         cwd: Path,
         env: Mapping[str, str],
         on_line: Callable[[str], None] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> ChildProcess:
         """Start ``argv`` in its own process group; call from the event loop.
 
         :param env: the child's whole environment (see
             :func:`~liveharness._processes.child.child_environment`).
         :param on_line: called with each line of output, after it was kept.
+        :param pass_fds: descriptors the command inherits, at the same numbers.
         :raises OSError: the command cannot be started (not found, not executable);
             :func:`~liveharness._processes.child.spawn_error_reason` says why in words.
         """
@@ -91,7 +94,7 @@ class ProcessGroups:
 
         if self._log is not None:
             self._log.write(f"$ {' '.join(argv)}\n")
-        child = ChildProcess(argv, cwd=cwd, env=env, on_line=keep)
+        child = ChildProcess(argv, cwd=cwd, env=env, on_line=keep, pass_fds=pass_fds)
         if self._watchdog is not None:
             self._watchdog.watch(child.pid)
         self._children.append(child)

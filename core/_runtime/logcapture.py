@@ -24,8 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from .._errors import traceback_tail
-from .output import OutputTail
+from .output import OutputTail, traceback_tail
 
 __all__ = ["HANDLER", "capturing", "capturing_app_output", "route_to", "routed"]
 

@@ -1,11 +1,13 @@
-"""What a component wrote: the tail kept for error messages and reports."""
+"""What a component wrote: the tail kept for error messages and reports, and the tail of
+a traceback for an error's output."""
 
 from __future__ import annotations
 
 import collections
+import traceback
 from collections.abc import Callable
 
-__all__ = ["OutputTail"]
+__all__ = ["OutputTail", "traceback_tail"]
 
 
 class OutputTail:
@@ -44,3 +46,18 @@ class OutputTail:
 
     def __len__(self) -> int:
         return len(self._lines)
+
+
+# Frames that only say how the call got there: the import machinery, pluggy's hook calling.
+_PLUMBING = ("<frozen importlib._bootstrap", "/importlib/__init__.py", "/pluggy/")
+
+
+def traceback_tail(exc: BaseException, limit: int = 12) -> list[str]:
+    """The last lines of ``exc``'s traceback, without import-machinery and pluggy frames:
+    where it was raised (file and line) and what it said, for an error's output tail."""
+    summary = traceback.TracebackException.from_exception(exc)
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack if not any(p in frame.filename for p in _PLUMBING)]
+    )
+    lines = "".join(summary.format(chain=False)).splitlines()
+    return lines[-limit:]

@@ -19,13 +19,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .._errors import (
-    InvalidTransition,
-    LifecycleError,
-    StartupError,
-    StartupTimeout,
-    traceback_tail,
-)
+from .._errors import InvalidTransition, LifecycleError, StartupError, StartupTimeout
+from .output import traceback_tail
 
 __all__ = ["State", "Timeline", "TimelineEntry", "check_transition", "start_within"]
 

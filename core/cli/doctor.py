@@ -27,7 +27,7 @@ from typing import Any
 from .._config.config import Config, load_config
 from .._errors import LiveHarnessError
 from ..drivers._discovery import WEBDRIVERS, find_browser, find_webdriver, major_version, version_of
-from ..drivers._registry import DriverRegistry
+from ..drivers._registry import DriverKind, DriverRegistry
 from .info import installed_drivers
 from .output import EXIT_FAILURE, EXIT_OK, paint
 
@@ -170,10 +170,10 @@ def _app(config: Config, cwd: Path) -> Check:
 
 
 def _driver(
-    registry: DriverRegistry, kind: str, name: str, config: Config, *, required: bool
+    registry: DriverRegistry, kind: DriverKind, name: str, config: Config, *, required: bool
 ) -> Check:
     try:
-        info = registry.get(kind, name, source=str(config.source_of(kind)))  # type: ignore[arg-type]
+        info = registry.get(kind, name, source=str(config.source_of(kind)))
     except LiveHarnessError as exc:
         hint = f"pip install 'liveharness[{getattr(exc, 'extra', '')}]'"
         fix = hint if getattr(exc, "extra", None) else "see: liveharness plugins"

@@ -35,6 +35,12 @@ Writing a driver
        def liveharness_register_drivers(registry: DriverRegistry) -> None:
            registry.add_server("myserver", MyServerDriver, requires=["myserver"])
 
+   ``add_server`` takes a :class:`ServerDriver` subclass (``add_frontend`` a
+   :class:`FrontendDriver`, ``add_browser`` a :class:`BrowserDriver` one); anything
+   else is a :class:`~liveharness.PluginError` naming your plugin. ``registry.get``
+   returns a :class:`ServerInfo` (:class:`FrontendInfo`, :class:`BrowserInfo`) whose
+   ``driver_class`` has that type.
+
 4. Run the conformance suite (:mod:`liveharness.testing`) against it.
 
 The toolkit
@@ -59,15 +65,15 @@ The toolkit
 from __future__ import annotations
 
 from .._config.config import Option
-from .._errors import traceback_tail
 from .._net.probe import ProbeResult, http_answer, http_status, probe_until_ok
 from .._net.sockets import BACKLOG, server_url
 from .._net.staticfiles import StaticFiles, content_type
 from .._net.tls import QuickCloseSSLObject, TLSFiles
-from .._processes.child import ChildProcess, end_process_tree, strip_ansi
+from .._processes.child import ChildProcess, strip_ansi
+from .._processes.trees import end_process_tree
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
-from .._runtime.output import OutputTail
+from .._runtime.output import OutputTail, traceback_tail
 from .._runtime.stacks import waiting_lines, where_waiting
 from ._browser import BrowserDriver, BrowserLaunch, BrowserSession, Owner
 from ._buildcache import BuildStamp, build_lock, inputs_key, output_fingerprint
@@ -83,14 +89,23 @@ from ._discovery import (
     version_of,
 )
 from ._frontend import FrontendDriver, FrontendLaunch
-from ._registry import DriverInfo, DriverKind, DriverRegistry
+from ._registry import (
+    BrowserInfo,
+    DriverInfo,
+    DriverKind,
+    DriverRegistry,
+    FrontendInfo,
+    ServerInfo,
+)
 from ._server import ServeApp, ServerDriver, ServerLaunch
+from ._subprocess import SubprocessServer
 
 __all__ = [
     "BACKLOG",
     "COMMAND_OPTIONS",
     "WEBDRIVERS",
     "BrowserDriver",
+    "BrowserInfo",
     "BrowserLaunch",
     "BrowserSession",
     "BuildStamp",
@@ -101,6 +116,7 @@ __all__ = [
     "DriverRegistry",
     "FoundExecutable",
     "FrontendDriver",
+    "FrontendInfo",
     "FrontendLaunch",
     "Option",
     "OutputTail",
@@ -109,8 +125,10 @@ __all__ = [
     "QuickCloseSSLObject",
     "ServeApp",
     "ServerDriver",
+    "ServerInfo",
     "ServerLaunch",
     "StaticFiles",
+    "SubprocessServer",
     "TLSFiles",
     "Watchdog",
     "build_lock",

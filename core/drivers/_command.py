@@ -108,9 +108,7 @@ class CommandFrontend(FrontendDriver):
         if not self.cwd.is_dir():
             raise FrontendStartError(
                 f"the frontend's working directory {str(self.cwd)!r} does not exist "
-                f"({self.launch.describe('cwd')})",
-                phase="FRONTEND_UP",
-                component="frontend",
+                f"({self.launch.describe('cwd')})"
             )
 
     def spawn(
@@ -192,7 +190,6 @@ class CommandFrontend(FrontendDriver):
             failures.append(
                 ShutdownTimeout(
                     f"the frontend's processes survived SIGTERM and SIGKILL: {', '.join(survivors)}",
-                    phase="STOPPING",
                     component="frontend",
                     output_tail=self.output.tail(),
                 )

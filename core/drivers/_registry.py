@@ -1,4 +1,12 @@
-"""The typed registry plugins add drivers to, and lookups that explain their failures."""
+"""The typed registry plugins add drivers to, and lookups that explain their failures.
+
+Each kind has its own registration method, typed with the kind's base class
+(``add_server(name, type[ServerDriver])``), and its own lookup result
+(``get("server", ...)`` is a :class:`ServerInfo` whose ``driver_class`` is a
+``type[ServerDriver]``), so mypy checks what flows through the registry. The base class
+is also checked when a driver registers: a plugin that hands in anything else fails at
+once, naming itself, rather than when the driver is first selected.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,21 @@ import importlib.util
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
-from .._errors import DriverUnavailable, DuplicateDriver, UnknownDriver
+from .._errors import DriverUnavailable, DuplicateDriver, PluginError, UnknownDriver
+from ._browser import BrowserDriver
+from ._frontend import FrontendDriver
+from ._server import ServerDriver
 
-__all__ = ["DriverInfo", "DriverKind", "DriverRegistry"]
+__all__ = [
+    "BrowserInfo",
+    "DriverInfo",
+    "DriverKind",
+    "DriverRegistry",
+    "FrontendInfo",
+    "ServerInfo",
+]
 
 DriverKind = Literal["server", "frontend", "browser"]
 KINDS: tuple[DriverKind, ...] = ("server", "frontend", "browser")
@@ -50,6 +68,35 @@ class DriverInfo:
         return not self.missing
 
 
+@dataclass(frozen=True)
+class ServerInfo(DriverInfo):
+    """A registered server driver."""
+
+    driver_class: type[ServerDriver]
+
+
+@dataclass(frozen=True)
+class FrontendInfo(DriverInfo):
+    """A registered frontend driver."""
+
+    driver_class: type[FrontendDriver]
+
+
+@dataclass(frozen=True)
+class BrowserInfo(DriverInfo):
+    """A registered browser driver."""
+
+    driver_class: type[BrowserDriver]
+
+
+# What each kind registers: the base class its drivers subclass, and its info type.
+_KIND_CLASSES: dict[DriverKind, tuple[type, type[DriverInfo]]] = {
+    "server": (ServerDriver, ServerInfo),
+    "frontend": (FrontendDriver, FrontendInfo),
+    "browser": (BrowserDriver, BrowserInfo),
+}
+
+
 class DriverRegistry:
     """Named drivers of each kind, filled by ``liveharness_register_drivers`` implementations."""
 
@@ -66,13 +113,26 @@ class DriverRegistry:
         self,
         kind: DriverKind,
         name: str,
-        driver_class: type,
+        driver_class: object,
         requires: Sequence[str],
         extra: str | None,
         description: str,
     ) -> None:
         if not name or not isinstance(name, str):
             raise TypeError(f"a {kind} driver name must be a non-empty string, not {name!r}")
+        base, info_class = _KIND_CLASSES[kind]
+        if not (isinstance(driver_class, type) and issubclass(driver_class, base)):
+            if isinstance(driver_class, base):
+                what = f"an instance; pass the class {type(driver_class).__name__} itself"
+            elif isinstance(driver_class, type):
+                what = f"a class that does not subclass liveharness.drivers.{base.__name__}"
+            else:
+                what = f"not a class; expected a subclass of liveharness.drivers.{base.__name__}"
+            raise PluginError(
+                f"plugin {self._plugin!r} registered {kind} driver {name!r} as "
+                f"{driver_class!r}: {what}",
+                plugin=self._plugin,
+            )
         existing = self._drivers[kind].get(name)
         if existing is not None:
             raise DuplicateDriver(
@@ -85,14 +145,14 @@ class DriverRegistry:
         if not description:
             doc = (driver_class.__doc__ or "").strip()
             description = doc.splitlines()[0] if doc else ""
-        self._drivers[kind][name] = DriverInfo(
+        self._drivers[kind][name] = info_class(
             kind, name, driver_class, self._plugin, tuple(requires), extra, description
         )
 
     def add_server(
         self,
         name: str,
-        driver_class: type,
+        driver_class: type[ServerDriver],
         *,
         requires: Sequence[str] = (),
         extra: str | None = None,
@@ -100,6 +160,8 @@ class DriverRegistry:
     ) -> None:
         """Register a :class:`~liveharness.ServerDriver` subclass under ``name``.
 
+        :param driver_class: the class (not an instance); anything that is not a
+            ``ServerDriver`` subclass is a :class:`~liveharness.PluginError` naming the plugin.
         :param requires: top-level modules the driver imports when it starts; a
             driver whose modules are missing stays listed but cannot be selected.
         :param extra: the ``liveharness`` extra that installs them, for the error message.
@@ -109,25 +171,27 @@ class DriverRegistry:
     def add_frontend(
         self,
         name: str,
-        driver_class: type,
+        driver_class: type[FrontendDriver],
         *,
         requires: Sequence[str] = (),
         extra: str | None = None,
         description: str = "",
     ) -> None:
-        """Register a frontend driver under ``name`` (see :meth:`add_server`)."""
+        """Register a :class:`~liveharness.FrontendDriver` subclass under ``name`` (see
+        :meth:`add_server`)."""
         self._add("frontend", name, driver_class, requires, extra, description)
 
     def add_browser(
         self,
         name: str,
-        driver_class: type,
+        driver_class: type[BrowserDriver],
         *,
         requires: Sequence[str] = (),
         extra: str | None = None,
         description: str = "",
     ) -> None:
-        """Register a browser driver under ``name`` (see :meth:`add_server`)."""
+        """Register a :class:`~liveharness.BrowserDriver` subclass under ``name`` (see
+        :meth:`add_server`)."""
         self._add("browser", name, driver_class, requires, extra, description)
 
     def names(self, kind: DriverKind) -> list[str]:
@@ -137,6 +201,14 @@ class DriverRegistry:
         for kind in KINDS:
             yield from (self._drivers[kind][name] for name in sorted(self._drivers[kind]))
 
+    @overload
+    def get(self, kind: Literal["server"], name: str, *, source: str = "") -> ServerInfo: ...
+    @overload
+    def get(self, kind: Literal["frontend"], name: str, *, source: str = "") -> FrontendInfo: ...
+    @overload
+    def get(self, kind: Literal["browser"], name: str, *, source: str = "") -> BrowserInfo: ...
+    @overload
+    def get(self, kind: DriverKind, name: str, *, source: str = "") -> DriverInfo: ...
     def get(self, kind: DriverKind, name: str, *, source: str = "") -> DriverInfo:
         """The driver ``name`` of ``kind``, ready to instantiate.
 

@@ -12,22 +12,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._config.config import load_config
 from .._engine.browsers import HarnessBrowsers
+from .._engine.plan import Plan
 from .._engine.undo import aggregate as _aggregate
-from .._errors import LifecycleError, ShutdownError, UsageError
-from .._plugins.manager import build_plugin_manager, register_drivers
+from .._errors import DeploymentUnreachable, LifecycleError, ShutdownError
 from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
-from ..drivers._registry import DriverRegistry
+
+if TYPE_CHECKING:
+    from .._plugins.view import HarnessView
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
-
-
-class DeploymentUnreachable(UsageError):
-    """The ``--lh-base-url`` deployment did not answer."""
 
 
 class Deployment:
@@ -47,12 +44,11 @@ class Deployment:
     ) -> None:
         self.name = "deployment"
         self._url = url
-        self.config = load_config(options, cwd=cwd)
-        self.plugin_manager = build_plugin_manager(
-            disabled=self.config.disable_plugins, plugins=plugins
-        )
-        self.registry = DriverRegistry()
-        register_drivers(self.plugin_manager, self.registry)
+        # The browser keys are checked here; nothing else is liveharness's to run.
+        plan = Plan.for_deployment(options, plugins=plugins, cwd=cwd)
+        self.config = plan.config
+        self.plugin_manager = plan.plugin_manager
+        self.registry = plan.registry
         self.timeline = Timeline()
         self._state = State.INIT
         self._browsers = HarnessBrowsers(self)
@@ -159,3 +155,10 @@ def probe(url: str, timeout: float) -> None:
     if isinstance(reason, TimeoutError):
         reason = f"no answer within startup_timeout = {timeout:g} s"
     raise DeploymentUnreachable(f"--lh-base-url {url} does not answer: {reason}")
+
+
+if TYPE_CHECKING:
+
+    def _hooks_see(deployment: Deployment) -> HarnessView:
+        # mypy checks here that a Deployment has all a hook may use of what it receives.
+        return deployment

@@ -21,7 +21,7 @@ import pytest
 from conftest import browser_processes
 from liveharness import Harness
 from liveharness.demo import DemoApp
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from liveharness import BrowserConnectError, Harness, State, wait_for_text
 from liveharness.demo import HELLO, DemoApp
 from liveharness.drivers._discovery import chromium_arguments, find_browser, find_webdriver
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers
 from liveharness.plugins.browser_selenium import quit_reused_drivers
 
@@ -64,7 +64,7 @@ class Server:
     def stop(self) -> None:
         import psutil
 
-        from liveharness.plugins._playwright_hosts import terminate_tree
+        from liveharness.plugins.browser_playwright._runtime import terminate_tree
 
         terminate_tree([psutil.Process(self.process.pid)], grace=5)
         self.process.wait(timeout=DEADLINE)

@@ -34,7 +34,7 @@ from liveharness import (
     wait_for_text,
 )
 from liveharness.demo import HELLO, DemoApp
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 from liveharness.plugins.browser_playwright import aclose_shared_browsers
 from reliability.conftest import FaultCheck
 

@@ -8,6 +8,9 @@ traceback: the file and line that raised.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 from liveharness import (
     AppImportError,
     AppLoadError,
+    BackendCrashed,
     BackendStartError,
     DriverRegistry,
     Harness,
@@ -30,6 +34,7 @@ from liveharness.plugins.server_uvicorn import UvicornDriver
 from liveharness.testing import http_get, port_refuses
 
 from .modes import start, start_fails, stop_fails
+from .test_faults_backend import CrashingServers
 
 MODES = ["sync", "async"]
 
@@ -341,4 +346,46 @@ def test_browser_closing_raising(fault: Any) -> None:
     assert "liveharness_browser_closing" in str(error)
     # The browser was still closed, and everything after it stopped.
     assert h.browser_sessions == ()
+    assert h.state is State.STOPPED
+
+
+# ---------------------------------------------------------------------- backend crash notice
+
+
+class RaisesOnCrash:
+    """Raises when told the backend crashed; notes that it was told."""
+
+    name = "pager"
+
+    def __init__(self) -> None:
+        self.told = threading.Event()
+
+    @hookimpl
+    def liveharness_backend_crashed(self) -> None:
+        self.told.set()
+        raise ConnectionError("pager: the pager service is down")  # crash notice raises
+
+
+def test_backend_crashed_raising_is_logged(fault: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # Nobody to raise it to (the crash is noticed in the harness's loop): it is logged
+    # with the plugin's name and traceback, and the crash is still raised by the next call.
+    plugin = RaisesOnCrash()
+    h = fault.harness(app=app, server="hypercorn-crashing", plugins=[CrashingServers(), plugin])
+    h.start()
+    try:
+        assert http_get(h.url)[0] == 200  # the one request it serves; then it stops
+        assert plugin.told.wait(30), "the crash was not noticed"
+        # The notice is one callback of the loop: once the loop runs another, it is done.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), h._loop).result(30)
+        (record,) = [r for r in caplog.records if "liveharness_backend_crashed" in r.getMessage()]
+        assert record.getMessage() == "plugin 'pager' raised in liveharness_backend_crashed"
+        assert record.exc_info is not None
+        assert "crash notice raises" in "".join(traceback.format_exception(*record.exc_info))
+        with pytest.raises(BackendCrashed, match="hypercorn stopped serving on its own"):
+            h.browser()
+        assert h.state is State.READY
+    finally:
+        # stop() stops everything else, then raises the crash.
+        with pytest.raises(BackendCrashed):
+            h.stop()
     assert h.state is State.STOPPED

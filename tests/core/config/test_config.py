@@ -12,6 +12,7 @@ from liveharness import (
     Harness,
     InvalidConfigValue,
     Option,
+    ServerDriver,
     UnknownConfigKey,
     UnknownDriver,
     hookimpl,
@@ -228,7 +229,7 @@ def test_unknown_server_from_environment_names_the_variable(
         Harness(app="x:app")
 
 
-class MissingLibraryDriver:
+class MissingLibraryDriver(ServerDriver):
     """Needs a library that is not installed."""
 
 

@@ -70,7 +70,7 @@ def test_frontend_options_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LIVEHARNESS_FRONTENDS__DEV__ENV", "VITE_API_URL={backend_url}")
     h = Harness(app=hello_app)
     assert h.config.frontend == "dev"
-    options = h._frontend_options
+    options = h._plan.frontend_options
     assert options["command"] == ["npx", "vite", "--port", "{backend_port}"]
     assert options["env"] == {"VITE_API_URL": "{backend_url}"}
 

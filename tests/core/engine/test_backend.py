@@ -24,11 +24,11 @@ from liveharness import (
     Harness,
     InvalidConfigValue,
     InvalidTransition,
+    LeftoverTasksWarning,
     ShutdownError,
     State,
     UsageError,
 )
-from liveharness._engine.backend import LeftoverTasksWarning
 
 pytestmark = pytest.mark.usefixtures("leaks")
 

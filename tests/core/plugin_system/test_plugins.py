@@ -12,12 +12,15 @@ from liveharness import (
     DuplicateDriver,
     Harness,
     PluginError,
+    ServerDriver,
     UnknownDriver,
     hookimpl,
 )
 from liveharness._plugins import hookspecs
 from liveharness._plugins.manager import entry_points
+from liveharness.drivers import FrontendInfo, ServerInfo
 from liveharness.plugins import server_uvicorn
+from liveharness.plugins.frontend_dev import DevFrontend
 
 pytestmark = pytest.mark.usefixtures("leaks", "isolated_config")
 
@@ -128,6 +131,66 @@ def test_registration_raising_names_the_plugin() -> None:
         match="'broken-registration' raised in liveharness_register_drivers: ValueError: boom",
     ):
         Harness(app="x:app", plugins=[Broken()])
+
+
+class _Registers:
+    """A plugin registering one driver of ``kind`` as ``value``."""
+
+    name = "acme-plugin"
+
+    def __init__(self, kind: str, value: object) -> None:
+        self.kind = kind
+        self.value = value
+
+    @hookimpl
+    def liveharness_register_drivers(self, registry: DriverRegistry) -> None:
+        getattr(registry, f"add_{self.kind}")("acme", self.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        (
+            "server",
+            "liveharness_acme:Driver",
+            "not a class; expected a subclass of liveharness.drivers.ServerDriver",
+        ),
+        (
+            "frontend",
+            server_uvicorn.UvicornDriver,
+            "a class that does not subclass liveharness.drivers.FrontendDriver",
+        ),
+        ("browser", dict, "a class that does not subclass liveharness.drivers.BrowserDriver"),
+        (
+            "server",
+            server_uvicorn.UvicornDriver.__new__(server_uvicorn.UvicornDriver),
+            "an instance; pass the class UvicornDriver itself",
+        ),
+    ],
+    ids=["not-a-class", "wrong-base", "unrelated-class", "an-instance"],
+)
+def test_registering_what_is_not_a_driver_class_of_the_kind_names_the_plugin(
+    kind: str, value: object, expected: str
+) -> None:
+    with pytest.raises(PluginError) as info:
+        Harness(app="x:app", plugins=[_Registers(kind, value)])
+    message = str(info.value)
+    assert message.startswith(f"plugin 'acme-plugin' registered {kind} driver 'acme' as ")
+    assert repr(value) in message
+    assert message.endswith(expected)
+    assert info.value.plugin == "acme-plugin"
+
+
+def test_a_lookup_is_typed_by_its_kind() -> None:
+    h = Harness(app="x:app", plugins=[_Registers("frontend", DevFrontend)])
+    server = h.registry.get("server", "uvicorn")
+    frontend = h.registry.get("frontend", "acme")
+    assert isinstance(server, ServerInfo)
+    assert issubclass(server.driver_class, ServerDriver)
+    assert isinstance(frontend, FrontendInfo)
+    assert frontend.driver_class is DevFrontend
+    assert frontend.plugin == "acme-plugin"
+    assert [info.kind for info in h.registry if info.name == "acme"] == ["frontend"]
 
 
 def test_every_hook_is_documented_in_the_pytest_shape() -> None:

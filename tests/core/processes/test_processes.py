@@ -21,9 +21,9 @@ from liveharness._processes.child import (
     ChildProcess,
     _LineSplitter,
     child_environment,
-    end_process_tree,
     strip_ansi,
 )
+from liveharness._processes.trees import end_process_tree
 from liveharness._processes.watchdog import Watchdog
 
 pytestmark = pytest.mark.usefixtures("leftovers")

@@ -40,8 +40,7 @@ from liveharness import (
 )
 from liveharness._config.config import load_config
 from liveharness._net.sockets import bind_listening_socket
-from liveharness.plugins import server_hypercorn
-from liveharness.plugins.server_hypercorn import HypercornDriver
+from liveharness.plugins.server_hypercorn import HypercornDriver, _driver
 
 pytestmark = pytest.mark.usefixtures("leaks")
 
@@ -90,9 +89,9 @@ def test_hypercorn_internals_the_driver_relies_on_still_exist() -> None:
     config = hypercorn.config.Config()
     # Setting an attribute Config does not have would silently do nothing.
     passed_through = [
-        server_hypercorn.RENAMED_OPTIONS.get(option.name, option.name)
+        _driver.RENAMED_OPTIONS.get(option.name, option.name)
         for option in HypercornDriver.options
-        if option.name not in server_hypercorn.INTERPRETED_OPTIONS
+        if option.name not in _driver.INTERPRETED_OPTIONS
     ]
     for attribute in (
         *passed_through,
@@ -118,7 +117,7 @@ def test_shutdown_trigger_is_awaited_only_once_the_socket_serves() -> None:
     async def main() -> bytes:
         sock = bind_listening_socket("127.0.0.1", 0)
         port = sock.getsockname()[1]
-        config_class = server_hypercorn._config_class()
+        config_class = _driver._config_class()
         config = config_class()
         config.harness_socket = sock  # type: ignore[attr-defined]
         config.errorlog = None
@@ -317,7 +316,7 @@ def test_a_level_changed_while_serving_is_honoured(caplog: pytest.LogCaptureFixt
     # The driver's loggers are not registered with logging, whose level changes clear
     # only registered loggers' caches.
     caplog.set_level(logging.WARNING)
-    logger = server_hypercorn._DriverLogger("hypercorn.access", OutputTail(), None)
+    logger = _driver._DriverLogger("hypercorn.access", OutputTail(), None)
     assert not logger.isEnabledFor(logging.INFO)
     caplog.set_level(logging.INFO)
     assert logger.isEnabledFor(logging.INFO)

@@ -22,7 +22,7 @@ from liveharness import (
     BrowserStartError,
     Option,
 )
-from liveharness.drivers._discovery import chromium_arguments, find_browser, install_hint
+from liveharness.drivers import chromium_arguments, find_browser, install_hint
 
 __all__ = ["BROWSERS", "OPTIONS", "LaunchPlan", "context_options", "launch_plan", "start_error"]
 

@@ -2,7 +2,8 @@
 
 - The driver (a Node.js process) and the browsers it launched are found as this
   process's children, and ended by terminating the whole tree when they cannot be
-  closed through Playwright.
+  closed through Playwright; an async driver whose loop is ending is told to exit by
+  closing its pipe (:func:`close_driver_pipe`).
 - The sync API's dispatcher greenlet runs Playwright's event loop and must find it
   marked as the thread's running loop whenever it resumes (see
   :func:`watch_dispatcher`).
@@ -24,6 +25,7 @@ __all__ = [
     "EXIT_GRACE",
     "call_with_defaults",
     "child_pids",
+    "close_driver_pipe",
     "driver_processes",
     "terminate_tree",
     "watch_dispatcher",
@@ -119,3 +121,20 @@ def call_with_defaults(method: Callable[..., Any], given: dict[str, Any]) -> Any
     }
     arguments.update(given)
     return method(**arguments)
+
+
+async def close_driver_pipe(manager: Any) -> None:
+    """Close the pipe to Playwright's driver (found through its private transport) and
+    wait, within :data:`EXIT_GRACE`, for the driver to exit by itself."""
+    client = getattr(manager, "_client", None) or manager
+    transport = getattr(client, "_transport", None) or getattr(
+        getattr(manager, "_connection", None), "_transport", None
+    )
+    process = getattr(transport, "_proc", None)
+    output = getattr(transport, "_output", None)
+    if process is None or output is None:
+        return
+    with contextlib.suppress(Exception):
+        output.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(process.wait(), EXIT_GRACE)

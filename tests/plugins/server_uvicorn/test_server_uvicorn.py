@@ -14,7 +14,7 @@ import uvicorn
 
 from conftest import hello_app, lifespan_recording_app, port_refuses
 from liveharness import Harness, InvalidConfigValue, State
-from liveharness.plugins import server_uvicorn
+from liveharness.drivers import logcapture
 
 pytestmark = pytest.mark.usefixtures("leaks")
 
@@ -77,8 +77,8 @@ def test_access_log_can_be_switched_on(caplog: pytest.LogCaptureFixture) -> None
 
 def test_log_capture_handler_is_removed_after_stop() -> None:
     with Harness(app=hello_app):
-        assert server_uvicorn._handler in logging.getLogger("uvicorn").handlers
-    assert server_uvicorn._handler not in logging.getLogger("uvicorn").handlers
+        assert logcapture.HANDLER in logging.getLogger("uvicorn").handlers
+    assert logcapture.HANDLER not in logging.getLogger("uvicorn").handlers
 
 
 def test_logs_of_concurrent_servers_are_kept_apart() -> None:

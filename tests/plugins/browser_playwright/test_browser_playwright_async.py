@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 from conftest import port_refuses
 from liveharness import BrowserCrashed, Harness, State, UsageError
 from liveharness.demo import HELLO, DemoApp
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 
 # One loop for the module, so its harnesses share one browser, as a suite would.
 pytestmark = [

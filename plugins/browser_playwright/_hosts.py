@@ -1,68 +1,58 @@
-"""Playwright processes shared by every harness in this process, and pages prepared ahead.
+"""A host: one Playwright driver, in the sync or the async API, its browsers and prepared pages.
 
 Launching Playwright's driver and a browser costs most of a second; a context and
-page cost ~200 ms more. So one Playwright driver runs per thread (sync API) or
-event loop (async API), one browser per launch configuration under it, shared by
-every harness; and after a page is handed out the next context and page are
-prepared in the background, so the next ``browser()`` call takes a ready one.
+page cost ~200 ms more. So a host keeps one browser per launch configuration, shared
+by every harness, and after a page is handed out prepares the next context and page
+in the background, so the next ``browser()`` call takes a ready one.
 
-Two Playwright facts shape this module:
+The driver's logic is written once, as coroutines over the API a host wraps. Where
+the two APIs really differ a host adapts:
 
-- Sync Playwright is bound by greenlets to the thread that started it, and marks
-  its own event loop as that thread's *running* loop between calls (so
-  ``asyncio.run`` and pytest-asyncio fail on that thread). A host clears the mark
-  once no page of it is open, and a greenlet trace puts it back whenever anything
-  switches into Playwright's dispatcher, which cannot run without it.
+- :meth:`Host.settle` is what a Playwright call gives back: the value itself in the
+  sync API (the call has already run), the awaited coroutine in the async one; and
+  :meth:`SyncHost.run` runs such a coroutine to its end on the calling thread.
 - Sync Playwright runs its loop only inside a sync call. Work prepared "in the
-  background" is an asyncio task on that loop: it advances whenever the test calls
-  Playwright (every click and ``expect``) while the browser does the heavy part in
-  its own processes.
-
-Everything is closed at interpreter exit; an async host also when its loop shuts
-down. What cannot be closed through Playwright (its thread or loop is gone) is
-ended by terminating the driver's process tree.
+  background" is an asyncio task on that loop, made of Playwright's implementation
+  objects (the sync wrappers cannot be used inside it): it advances whenever the test
+  calls Playwright (every click and ``expect``) while the browser does the heavy part
+  in its own processes.
+- Sync Playwright marks its own event loop as the thread's *running* loop between
+  calls (so ``asyncio.run`` and pytest-asyncio fail on that thread). A sync host
+  clears the mark once no page of it is open (:meth:`Host.leave`), and a greenlet
+  trace puts it back whenever anything switches into Playwright's dispatcher, which
+  cannot run without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
 import concurrent.futures
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import psutil
 
-from ._playwright_runtime import (
+from ._runtime import (
     EXIT_GRACE,
     call_with_defaults,
     child_pids,
+    close_driver_pipe,
     driver_processes,
     terminate_tree,
     watch_dispatcher,
 )
 
-__all__ = [
-    "AsyncHost",
-    "SharedBrowser",
-    "SyncHost",
-    "async_host",
-    "close_async_hosts",
-    "close_sync_hosts",
-    "sync_host",
-]
+__all__ = ["AsyncHost", "Host", "SharedBrowser", "SyncHost", "context_key"]
+
+T = TypeVar("T")
 
 # Prepared pages kept per browser: one per context configuration in use, the oldest
 # dropped first. Two covers a harness plus one other running at once.
 PREPARED_LIMIT = 2
-
-_lock = threading.Lock()
-_sync_hosts: dict[threading.Thread, SyncHost] = {}
-_async_hosts: dict[asyncio.AbstractEventLoop, AsyncHost] = {}
 
 
 def context_key(options: dict[str, Any]) -> str:
@@ -107,14 +97,44 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class _Host:
-    """What the sync and async hosts share: the browsers, keyed by launch configuration."""
+class Host:
+    """Playwright's driver in one API, its browsers keyed by launch configuration."""
+
+    is_async: bool
+    playwright: Any
 
     def __init__(self) -> None:
         self.browsers: dict[str, SharedBrowser] = {}
         self.drivers: list[psutil.Process] = []
         self.open_sessions = 0
         self.background: set[asyncio.Future[Any]] = set()
+
+    # --------------------------------------------- where the two APIs differ
+
+    async def settle(self, value: Any) -> Any:
+        """What a Playwright call of this host's API gave back, once it is done."""
+        raise NotImplementedError
+
+    def leave(self) -> None:
+        """A page was closed or not handed out; the sync host may give its thread back."""
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
+        """Run ``coro`` in Playwright's loop, in the background."""
+        raise NotImplementedError
+
+    def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
+        """``new_context(**options)`` of ``shared``'s browser, as a task in Playwright's loop can call it."""
+        raise NotImplementedError
+
+    async def _outcome(self, task: asyncio.Future[T]) -> T:
+        """The result of a task of Playwright's loop."""
+        raise NotImplementedError
+
+    def _public(self, obj: Any) -> Any:
+        """The API object for what a background task made."""
+        return obj
+
+    # --------------------------------------------- shared browsers, pages prepared ahead
 
     def cached(self, key: str) -> SharedBrowser | None:
         shared = self.browsers.get(key)
@@ -125,8 +145,43 @@ class _Host:
             return None
         return shared
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
-        raise NotImplementedError
+    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> None:
+        """Start preparing a context and page with ``options`` in the background."""
+
+        async def make() -> tuple[Any, Any]:
+            context = await self._new_context(shared, options)
+            try:
+                page = await context.new_page()
+            except BaseException:
+                await context.close()
+                raise
+            return context, page
+
+        old = shared.prepared.pop(key, None)
+        shared.prepared[key] = self._track(make())
+        if old is not None:
+            self._discard(old)
+        while len(shared.prepared) > PREPARED_LIMIT:
+            self._discard(shared.prepared.popitem(last=False)[1])
+
+    async def take(self, shared: SharedBrowser, key: str) -> tuple[Any, Any] | None:
+        """The (context, page) prepared for ``key``, or None."""
+        task = shared.prepared.pop(key, None)
+        if task is None:
+            return None
+        try:
+            context, page = await self._outcome(task)
+        except Exception:
+            return None
+        if page.is_closed():
+            return None
+        return self._public(context), self._public(page)
+
+    def drop(self, shared: SharedBrowser, key: str) -> None:
+        """Close the page prepared for ``key`` (its URL will not come back), in the background."""
+        task = shared.prepared.pop(key, None)
+        if task is not None:
+            self._discard(task)
 
     def _track(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
         task = self._spawn(coro)
@@ -134,15 +189,6 @@ class _Host:
         task.add_done_callback(self.background.discard)
         task.add_done_callback(_retrieve)
         return task
-
-    def _keep(self, shared: SharedBrowser, key: str, make: Awaitable[tuple[Any, Any]]) -> None:
-        """Remember a page being prepared for ``key``; drop the oldest beyond the limit."""
-        old = shared.prepared.pop(key, None)
-        shared.prepared[key] = self._track(make)
-        if old is not None:
-            self._discard(old)
-        while len(shared.prepared) > PREPARED_LIMIT:
-            self._discard(shared.prepared.popitem(last=False)[1])
 
     def _discard(self, task: asyncio.Future[Any]) -> None:
         async def close() -> None:
@@ -152,15 +198,11 @@ class _Host:
 
         self._track(close())
 
-    def drop(self, shared: SharedBrowser, key: str) -> None:
-        """Close the page prepared for ``key`` (its URL will not come back), in the background."""
-        task = shared.prepared.pop(key, None)
-        if task is not None:
-            self._discard(task)
 
-
-class SyncHost(_Host):
+class SyncHost(Host):
     """Playwright's sync API on one thread."""
+
+    is_async = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -182,6 +224,27 @@ class SyncHost(_Host):
         self.dispatcher = self.playwright._dispatcher_fiber
         watch_dispatcher(self.dispatcher, self.loop)
 
+    @staticmethod
+    def run(coro: Coroutine[Any, Any, T]) -> T:
+        """Run the driver's shared logic to its end here, with this host's sync API.
+
+        Every sync call blocks until it is done (Playwright switches to its own loop
+        inside it), and :meth:`settle` hands its value straight back, so the coroutine
+        never suspends: one ``send`` runs it to the end.
+        """
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        coro.close()
+        raise RuntimeError(
+            f"{coro!r} waited on something of the async API while running with "
+            "Playwright's sync API"
+        )
+
+    async def settle(self, value: Any) -> Any:
+        return value
+
     @property
     def dead(self) -> bool:
         """The connection to Playwright's driver has ended; nothing can be done through it."""
@@ -192,43 +255,24 @@ class SyncHost(_Host):
         if self.open_sessions == 0 and asyncio._get_running_loop() is self.loop:
             asyncio._set_running_loop(None)
 
-    def wait(self, awaitable: Awaitable[Any]) -> Any:
+    def wait(self, awaitable: Awaitable[T]) -> T:
         """Wait on this thread for a task of Playwright's loop, letting the loop run."""
-        return self.playwright._sync(awaitable)
-
-    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> None:
-        """Start preparing a context and page with ``options`` in the background."""
-        impl = shared.browser._impl_obj
-
-        async def make() -> tuple[Any, Any]:
-            context = await call_with_defaults(impl.new_context, options)
-            try:
-                page = await context.new_page()
-            except BaseException:
-                await context.close()
-                raise
-            return context, page
-
-        self._keep(shared, key, make())
+        return self.playwright._sync(awaitable)  # type: ignore[no-any-return]
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
         # Runs whenever Playwright's loop does: during any sync Playwright call here.
         return self.loop.create_task(coro)  # type: ignore[arg-type]
 
-    def take(self, shared: SharedBrowser, key: str) -> tuple[Any, Any] | None:
-        """The prepared (context, page) for ``key`` as sync API objects, or None."""
+    def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
+        return call_with_defaults(shared.browser._impl_obj.new_context, options)  # type: ignore[no-any-return]
+
+    async def _outcome(self, task: asyncio.Future[T]) -> T:
+        return self.wait(task)
+
+    def _public(self, obj: Any) -> Any:
         from playwright._impl._sync_base import mapping
 
-        task = shared.prepared.pop(key, None)
-        if task is None:
-            return None
-        try:
-            context, page = self.wait(task)
-        except Exception:
-            return None
-        if page.is_closed():
-            return None
-        return mapping.from_impl(context), mapping.from_impl(page)
+        return mapping.from_impl(obj)
 
     def close(self) -> None:
         """Close every browser and stop the driver; on this host's thread."""
@@ -261,15 +305,23 @@ class SyncHost(_Host):
         terminate_tree(self.drivers)
 
 
-class AsyncHost(_Host):
-    """Playwright's async API in one event loop."""
+class AsyncHost(Host):
+    """Playwright's async API in one event loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    :param forget: called as it closes, so its loop gets a new host if asked again.
+    """
+
+    is_async = True
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, forget: Callable[[AsyncHost], None]
+    ) -> None:
         super().__init__()
         self.loop = loop
         self.started: asyncio.Future[None] = loop.create_future()
         self.manager: Any = None
         self.playwright: Any = None
+        self._forget = forget
         self._lifetime: AsyncIterator[None] | None = None
 
     async def start(self) -> None:
@@ -291,38 +343,21 @@ class AsyncHost(_Host):
         finally:
             await self.aclose()
 
-    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> None:
-        async def make() -> tuple[Any, Any]:
-            context = await shared.browser.new_context(**options)
-            try:
-                page = await context.new_page()
-            except BaseException:
-                await context.close()
-                raise
-            return context, page
-
-        self._keep(shared, key, make())
+    async def settle(self, value: Any) -> Any:
+        return await value
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
         return asyncio.ensure_future(coro)
 
-    async def take(self, shared: SharedBrowser, key: str) -> tuple[Any, Any] | None:
-        task = shared.prepared.pop(key, None)
-        if task is None:
-            return None
-        try:
-            context, page = await task
-        except Exception:
-            return None
-        if page.is_closed():
-            return None
-        return context, page
+    def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
+        return shared.browser.new_context(**options)  # type: ignore[no-any-return]
+
+    async def _outcome(self, task: asyncio.Future[T]) -> T:
+        return await task
 
     async def aclose(self) -> None:
         """Close every browser and stop the driver; in this host's loop."""
-        with _lock:
-            if _async_hosts.get(self.loop) is self:
-                del _async_hosts[self.loop]
+        self._forget(self)
         for task in list(self.background):
             task.cancel()
         for shared in list(self.browsers.values()):
@@ -336,93 +371,5 @@ class AsyncHost(_Host):
             # When the loop is ending, asyncio has already cancelled Playwright's reader
             # task, and stop() no longer closes the driver's pipe; close it here, so the
             # driver exits by itself, closing its browsers and deleting their profiles.
-            await _close_driver_pipe(self.manager)
+            await close_driver_pipe(self.manager)
         terminate_tree(self.drivers)
-
-
-async def _close_driver_pipe(manager: Any) -> None:
-    client = getattr(manager, "_client", None) or manager
-    transport = getattr(client, "_transport", None) or getattr(
-        getattr(manager, "_connection", None), "_transport", None
-    )
-    process = getattr(transport, "_proc", None)
-    output = getattr(transport, "_output", None)
-    if process is None or output is None:
-        return
-    with contextlib.suppress(Exception):
-        output.close()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(process.wait(), EXIT_GRACE)
-
-
-def sync_host() -> SyncHost:
-    """The sync Playwright host of this thread, started on first use (or after it died)."""
-    thread = threading.current_thread()
-    with _lock:
-        host = _sync_hosts.get(thread)
-    if host is not None and host.dead:
-        with _lock:
-            del _sync_hosts[thread]
-        host.close()
-        host = None
-    if host is None:
-        host = SyncHost()
-        with _lock:
-            _sync_hosts[thread] = host
-    return host
-
-
-async def async_host() -> AsyncHost:
-    """The async Playwright host of the running loop, started on first use."""
-    loop = asyncio.get_running_loop()
-    with _lock:
-        host = _async_hosts.get(loop)
-        starting = host is None
-        if host is None:
-            host = _async_hosts[loop] = AsyncHost(loop)
-    if starting:
-        try:
-            await host.start()
-        except BaseException as exc:
-            with _lock:
-                _async_hosts.pop(loop, None)
-            host.started.set_exception(exc)
-            host.started.exception()  # retrieved here; the others get it from their await
-            raise
-        host.started.set_result(None)
-    else:
-        await asyncio.shield(host.started)
-    return host
-
-
-def close_sync_hosts() -> None:
-    """Close this thread's shared Playwright browsers and driver."""
-    with _lock:
-        host = _sync_hosts.pop(threading.current_thread(), None)
-    if host is not None:
-        host.close()
-
-
-async def close_async_hosts() -> None:
-    """Close the running loop's shared Playwright browsers and driver."""
-    with _lock:
-        host = _async_hosts.get(asyncio.get_running_loop())
-    if host is not None:
-        await host.aclose()
-
-
-@atexit.register
-def _close_at_exit() -> None:
-    with _lock:
-        sync_hosts = list(_sync_hosts.items())
-        async_hosts = list(_async_hosts.values())
-        _sync_hosts.clear()
-        _async_hosts.clear()
-    for thread, host in sync_hosts:
-        if thread is threading.current_thread():
-            with contextlib.suppress(Exception):
-                host.close()
-        # Its thread is gone, and with it the only way to talk to it.
-        terminate_tree(host.drivers)
-    for async_host_ in async_hosts:
-        terminate_tree(async_host_.drivers)

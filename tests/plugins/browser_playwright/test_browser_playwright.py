@@ -27,8 +27,9 @@ from liveharness import (
 )
 from liveharness._net.sockets import reserved_ports
 from liveharness.demo import HELLO, DemoApp
-from liveharness.plugins import _playwright_hosts as hosts
+from liveharness.plugins.browser_playwright import _sharing as hosts
 from liveharness.plugins.browser_playwright import close_shared_browsers, launch_plan
+from liveharness.plugins.browser_playwright._hosts import SharedBrowser
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_playwright", "browser_leaks")]
 
@@ -52,7 +53,7 @@ def harness(**options: Any) -> Harness:
     return Harness(**options)
 
 
-def shared_browser() -> hosts.SharedBrowser:
+def shared_browser() -> SharedBrowser:
     (shared,) = hosts.sync_host().browsers.values()
     return shared
 

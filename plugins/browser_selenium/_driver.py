@@ -1,20 +1,4 @@
-"""The ``selenium`` browser driver: a Selenium ``WebDriver`` at the app.
-
-Chromium (or Chrome) through the system's ``chromedriver``, Firefox through
-``geckodriver`` and Edge through ``msedgedriver`` when they are installed, or any
-W3C endpoint (Selenium Grid, ``chromedriver --port``) through ``remote_url``. The
-WebDriver executable is always found here and handed to Selenium's ``Service``, so
-Selenium Manager never runs: it downloads drivers, which hangs or fails offline.
-
-A new driver costs ~0.5 s. With ``reuse = true`` a driver is kept after its harness
-is done, its state reset (other windows closed, cookies and every kind of storage
-cleared, a blank page), and handed to the next harness with the same configuration.
-
-A local WebDriver runs in a process group of its own, watched by a watchdog
-(:mod:`liveharness.drivers`): if this process is killed, the watchdog ends the
-driver and its browser, which would otherwise run on. (Playwright's driver ends by
-itself when the pipe to this process closes.)
-"""
+"""The selenium driver: options, a WebDriver started (or reused, or remote) per session."""
 
 from __future__ import annotations
 
@@ -35,9 +19,8 @@ from liveharness import (
     BrowserStartError,
     Option,
     Owner,
-    hookimpl,
 )
-from liveharness.drivers._discovery import (
+from liveharness.drivers import (
     FoundExecutable,
     chromium_arguments,
     find_browser,
@@ -46,25 +29,14 @@ from liveharness.drivers._discovery import (
     version_of,
 )
 
-from ._selenium_drivers import alive, drivers, log_tail, origin, quit_reused_drivers, reset
+from ._reuse import alive, drivers, log_tail, origin, quit_reused_drivers, reset
 
 if TYPE_CHECKING:
-    from liveharness import DriverRegistry
+    pass
 
 __all__ = ["SeleniumDriver", "SeleniumSession", "quit_reused_drivers"]
 
 BROWSERS = ("chromium", "chrome", "firefox", "edge")
-
-
-@hookimpl
-def liveharness_register_drivers(registry: DriverRegistry) -> None:
-    registry.add_browser(
-        "selenium",
-        SeleniumDriver,
-        requires=("selenium",),
-        extra="selenium",
-        description="Selenium: a WebDriver through the system's chromedriver, or a remote one",
-    )
 
 
 OPTIONS = (

@@ -1,14 +1,4 @@
-"""The ``hypercorn`` server driver: hypercorn on the harness's socket, ready and stopped by events.
-
-hypercorn's asyncio ``serve()`` awaits its shutdown trigger only once every listener
-is serving, so the trigger being *called* is readiness, and its return starts the
-graceful shutdown. Around that the driver serves the harness's socket object itself
-(no descriptor copied, leaked or closed twice), keeps hypercorn's logs in a logger of
-its own, and wraps the app to see its lifespan and requests (``_hypercorn_app``): a
-stop while starting cancels the app's startup, open WebSockets are closed with 1012 as
-uvicorn does, and requests cut off by ``shutdown_timeout`` are reported. The hypercorn
-internals relied on are guarded by ``tests/plugins/test_server_hypercorn.py``.
-"""
+"""The hypercorn driver: hypercorn serving the harness's socket in its loop, ready and stopped by events."""
 
 from __future__ import annotations
 
@@ -26,7 +16,6 @@ from liveharness import (
     ServerDriver,
     ShutdownError,
     ShutdownTimeout,
-    hookimpl,
 )
 from liveharness.drivers import (
     BACKLOG,
@@ -35,7 +24,8 @@ from liveharness.drivers import (
     traceback_tail,
     waiting_lines,
 )
-from liveharness.plugins._hypercorn_app import WatchedApp
+
+from ._app import WatchedApp
 
 if TYPE_CHECKING:
     import socket
@@ -43,7 +33,7 @@ if TYPE_CHECKING:
     from hypercorn.config import Config
     from hypercorn.typing import ASGIFramework
 
-    from liveharness import DriverRegistry, ServerLaunch
+    from liveharness import ServerLaunch
 
 __all__ = ["HypercornDriver"]
 
@@ -55,17 +45,6 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # its name, or of this one.
 INTERPRETED_OPTIONS = frozenset({"log_level", "access_log", "lifespan"})
 RENAMED_OPTIONS = {"server_header": "include_server_header", "date_header": "include_date_header"}
-
-
-@hookimpl
-def liveharness_register_drivers(registry: DriverRegistry) -> None:
-    registry.add_server(
-        "hypercorn",
-        HypercornDriver,
-        requires=("hypercorn",),
-        extra="hypercorn",
-        description="hypercorn (HTTP/1.1, HTTP/2, WebSocket), in the harness's event loop",
-    )
 
 
 class _DriverLogger(logging.Logger):

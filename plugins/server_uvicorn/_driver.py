@@ -1,172 +1,32 @@
-"""The ``uvicorn`` server driver: uvicorn on the harness's socket, ready and stopped by events.
+"""The uvicorn driver: one uvicorn server in the harness's loop, started and stopped.
 
-uvicorn as commonly embedded costs 100-200 ms per stop: ``Server.main_loop`` wakes
-every 0.1 s to notice ``should_exit`` and ``Server.shutdown`` sleeps a fixed 0.1 s
-before polling its connections every 0.1 s. :class:`HarnessServer` replaces those
-three with events, keeps everything else uvicorn does, and never installs signal
-handlers. The uvicorn internals relied on are guarded by
-``tests/plugins/test_server_uvicorn.py``.
+Startup is one future, settled by whichever comes first: uvicorn's startup completing
+or its task ending; an early end is explained from what uvicorn logged (it calls
+``sys.exit(3)`` rather than raise). Stopping drains connections within
+``shutdown_timeout`` and reports what was cut off or hung.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from liveharness import (
     BackendStartError,
     Option,
-    OutputTail,
     ServerDriver,
     ShutdownError,
     ShutdownTimeout,
-    hookimpl,
 )
 from liveharness.drivers import QuickCloseSSLObject, logcapture, traceback_tail, waiting_lines
 
-if TYPE_CHECKING:
-    import uvicorn
-
-    from liveharness import DriverRegistry
+from ._lifespan import LifespanWatch, cancel_lifespan, is_lifespan_of
+from ._server import server_classes, without_access_log
 
 __all__ = ["UvicornDriver"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-
-
-@hookimpl
-def liveharness_register_drivers(registry: DriverRegistry) -> None:
-    registry.add_server(
-        "uvicorn",
-        UvicornDriver,
-        requires=("uvicorn",),
-        description="uvicorn, in the harness's event loop, ready and stopped by events",
-    )
-
-
-# Kept under this name for the test that checks it is detached after stop.
-_handler = logcapture.HANDLER
-
-
-class _WatchedSet(set):  # type: ignore[type-arg]
-    """A set that tells waiters when it becomes empty.
-
-    uvicorn's protocols add themselves to ``ServerState.connections`` and their tasks
-    to ``ServerState.tasks``, and remove them when done; watching the sets replaces
-    uvicorn's 0.1 s polling of them during shutdown.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._empty = asyncio.Event()
-        self._empty.set()
-
-    def add(self, item: Any) -> None:
-        super().add(item)
-        self._empty.clear()
-
-    def discard(self, item: Any) -> None:
-        super().discard(item)
-        if not self:
-            self._empty.set()
-
-    def remove(self, item: Any) -> None:
-        super().remove(item)
-        if not self:
-            self._empty.set()
-
-    async def wait_empty(self) -> None:
-        await self._empty.wait()
-
-
-@functools.cache
-def _server_classes() -> tuple[type[Any], type[Any]]:
-    import uvicorn
-
-    class QuietConfig(uvicorn.Config):
-        def configure_logging(self) -> None:
-            # uvicorn's version rewires the global "uvicorn.access" logger (handlers,
-            # propagation) for every Config made; the harness leaves logging as the
-            # test suite configured it, and turns access logs off per server instead.
-            logging.addLevelName(5, "TRACE")
-            if self.log_level is not None:
-                level = self.log_level
-                if isinstance(level, str):
-                    level = logging.getLevelName(level.upper())
-                for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
-                    logging.getLogger(name).setLevel(level)
-
-    class HarnessServer(uvicorn.Server):
-        def __init__(self, config: uvicorn.Config) -> None:
-            super().__init__(config)
-            self.ready = asyncio.Event()
-            self.ready_future: asyncio.Future[None] | None = None
-            self._exit_requested = asyncio.Event()
-            self.server_state.connections = _WatchedSet()
-            self.server_state.tasks = _WatchedSet()
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            # Never install signal handlers: Ctrl-C belongs to the test runner.
-            yield
-
-        async def startup(self, sockets: Any = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started:
-                self.ready.set()
-                if self.ready_future is not None and not self.ready_future.done():
-                    self.ready_future.set_result(None)
-
-        def request_exit(self) -> None:
-            self.should_exit = True
-            self._exit_requested.set()
-
-        async def main_loop(self) -> None:
-            # uvicorn ticks every 0.1 s to notice should_exit; wait for the exit event
-            # instead, waking once a second only to refresh the Date header.
-            counter = 0
-            while not await self.on_tick(counter):
-                counter += 10
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._exit_requested.wait(), 1.0)
-
-        async def shutdown(self, sockets: Any = None) -> None:
-            for server in self.servers:
-                server.close()
-            for sock in sockets or []:
-                sock.close()
-            connections: _WatchedSet = self.server_state.connections  # type: ignore[assignment]
-            tasks: _WatchedSet = self.server_state.tasks  # type: ignore[assignment]
-            for connection in list(connections):
-                # Idle keep-alive connections close now; busy ones once their response is sent.
-                connection.shutdown()
-
-            async def drained() -> None:
-                await connections.wait_empty()
-                await tasks.wait_empty()
-                for server in self.servers:
-                    await server.wait_closed()
-
-            try:
-                await asyncio.wait_for(drained(), self.config.timeout_graceful_shutdown)
-            except asyncio.TimeoutError:
-                self.drain_timed_out = True
-                for line in waiting_lines(tasks, what="request cut off,"):
-                    logging.getLogger("uvicorn.error").warning(line)
-                for task in list(tasks):
-                    task.cancel(msg="liveharness: shutdown_timeout exceeded")
-                for connection in list(connections):
-                    transport = getattr(connection, "transport", None)
-                    if transport is not None:
-                        transport.abort()
-            if not self.force_exit:
-                await self.lifespan.shutdown()
-
-    return QuietConfig, HarnessServer
 
 
 class UvicornDriver(ServerDriver):
@@ -222,10 +82,10 @@ class UvicornDriver(ServerDriver):
         self._task: asyncio.Task[None] | None = None
         self._capture: contextlib.ExitStack | None = None
         self._stopping = False
-        self._lifespan: _LifespanWatch | None = None
+        self._lifespan: LifespanWatch | None = None
 
     async def start(self) -> None:
-        config_class, server_class = _server_classes()
+        config_class, server_class = server_classes()
         opts = self.launch.options
         config = config_class(
             self.launch.app,
@@ -246,14 +106,14 @@ class UvicornDriver(ServerDriver):
         )
         config.load()
         # Wrapped once loaded, so uvicorn has already told ASGI 2 from 3 by the app itself.
-        self._lifespan = _LifespanWatch(
+        self._lifespan = LifespanWatch(
             config.loaded_app, self.output, logged=opts["lifespan"] == "on"
         )
         config.loaded_app = self._lifespan
         if config.ssl is not None:
             config.ssl.sslobject_class = QuickCloseSSLObject
         if not opts["access_log"]:
-            config.http_protocol_class = _without_access_log(config.http_protocol_class)
+            config.http_protocol_class = without_access_log(config.http_protocol_class)
         server = server_class(config)
         # uvicorn passes timeout_graceful_shutdown through int(); keep the precise value.
         server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout
@@ -361,7 +221,7 @@ class UvicornDriver(ServerDriver):
                 # drain, so cancel the startup and the app's lifespan task with it.
                 task.cancel()
                 await asyncio.wait({task})
-                await _cancel_lifespan(server)
+                await cancel_lifespan(server)
             elif not task.done():
                 server.request_exit()
                 # uvicorn bounds the drain by shutdown_timeout; the lifespan shutdown
@@ -370,13 +230,13 @@ class UvicornDriver(ServerDriver):
                 if not done:
                     server.force_exit = True
                     stuck = waiting_lines(
-                        [t for t in asyncio.all_tasks() if _is_lifespan_of(t, server)],
+                        [t for t in asyncio.all_tasks() if is_lifespan_of(t, server)],
                         what="lifespan shutdown",
                     )
                     self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
                     task.cancel()
                     await asyncio.wait({task})
-                    await _cancel_lifespan(server)
+                    await cancel_lifespan(server)
                     raise ShutdownTimeout(
                         f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
                         phase="STOPPING",
@@ -431,71 +291,4 @@ class UvicornDriver(ServerDriver):
         server.force_exit = False
         with contextlib.suppress(Exception, asyncio.TimeoutError):
             await asyncio.wait_for(server.shutdown(), 2 * self.launch.shutdown_timeout)
-        await _cancel_lifespan(server)
-
-
-def _is_lifespan_of(task: asyncio.Task[Any], server: Any) -> bool:
-    frame = getattr(task.get_coro(), "cr_frame", None)
-    lifespan = getattr(server, "lifespan", None)
-    return (
-        lifespan is not None
-        and frame is not None
-        and frame.f_locals.get("self") is lifespan
-        and not task.done()
-    )
-
-
-async def _cancel_lifespan(server: Any) -> None:
-    # uvicorn keeps no reference to the task running the app's lifespan; find it by the
-    # lifespan object its coroutine belongs to.
-    mine = [task for task in asyncio.all_tasks() if _is_lifespan_of(task, server)]
-    for task in mine:
-        task.cancel()
-    if mine:
-        await asyncio.wait(mine)
-
-
-class _LifespanWatch:
-    """The loaded app, as uvicorn's lifespan calls it: notes an exception the app's
-    lifespan raises after its startup completed, which uvicorn would only log."""
-
-    def __init__(self, app: Any, output: OutputTail, *, logged: bool) -> None:
-        self.app = app
-        self.output = output
-        self.logged = logged  # uvicorn logs the traceback itself with lifespan "on"
-        self.raised: BaseException | None = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watched_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "lifespan.startup.complete":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched_send)
-        except Exception as exc:
-            if started:
-                self.raised = exc
-                if not self.logged:
-                    self.output.append("ERROR: the app's lifespan raised after its startup")
-                    self.output.append("\n".join(traceback_tail(exc)))
-            raise
-
-
-@functools.cache
-def _without_access_log(protocol_class: Any) -> type[Any]:
-    # uvicorn decides per connection from "uvicorn.access".hasHandlers(), so with any root
-    # handler every request would be logged there; switch it off for this server only.
-    class NoAccessLog(protocol_class):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.access_log = False
-
-    NoAccessLog.__name__ = NoAccessLog.__qualname__ = f"NoAccessLog{protocol_class.__name__}"
-    return NoAccessLog
+        await cancel_lifespan(server)

@@ -1,0 +1,70 @@
+"""The app's lifespan as uvicorn runs it: what it raises after startup, and its task.
+
+uvicorn keeps no reference to the task running the app's lifespan, and only logs an
+exception the lifespan raises once startup completed. The driver needs both: the task
+to cancel when a stop hangs, the exception to fail the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from liveharness import OutputTail
+from liveharness.drivers import traceback_tail
+
+__all__ = ["LifespanWatch", "cancel_lifespan", "is_lifespan_of"]
+
+
+def is_lifespan_of(task: asyncio.Task[Any], server: Any) -> bool:
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    lifespan = getattr(server, "lifespan", None)
+    return (
+        lifespan is not None
+        and frame is not None
+        and frame.f_locals.get("self") is lifespan
+        and not task.done()
+    )
+
+
+async def cancel_lifespan(server: Any) -> None:
+    # uvicorn keeps no reference to the task running the app's lifespan; find it by the
+    # lifespan object its coroutine belongs to.
+    mine = [task for task in asyncio.all_tasks() if is_lifespan_of(task, server)]
+    for task in mine:
+        task.cancel()
+    if mine:
+        await asyncio.wait(mine)
+
+
+class LifespanWatch:
+    """The loaded app, as uvicorn's lifespan calls it: notes an exception the app's
+    lifespan raises after its startup completed, which uvicorn would only log."""
+
+    def __init__(self, app: Any, output: OutputTail, *, logged: bool) -> None:
+        self.app = app
+        self.output = output
+        self.logged = logged  # uvicorn logs the traceback itself with lifespan "on"
+        self.raised: BaseException | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "lifespan.startup.complete":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started:
+                self.raised = exc
+                if not self.logged:
+                    self.output.append("ERROR: the app's lifespan raised after its startup")
+                    self.output.append("\n".join(traceback_tail(exc)))
+            raise

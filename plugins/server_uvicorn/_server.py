@@ -1,0 +1,153 @@
+"""uvicorn's ``Config`` and ``Server``, with its polling replaced by events.
+
+uvicorn's ``main_loop`` wakes every 0.1 s to notice ``should_exit``, and its
+``shutdown`` sleeps 0.1 s, then polls its connections and tasks every 0.1 s. Here the
+exit is an event, and the connection and task sets say when they become empty.
+Everything else (protocols, lifespan, TLS) is uvicorn's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from liveharness.drivers import waiting_lines
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["WatchedSet", "server_classes", "without_access_log"]
+
+
+class WatchedSet(set):  # type: ignore[type-arg]
+    """A set that tells waiters when it becomes empty.
+
+    uvicorn's protocols add themselves to ``ServerState.connections`` and their tasks
+    to ``ServerState.tasks``, and remove them when done; watching the sets replaces
+    uvicorn's 0.1 s polling of them during shutdown.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def add(self, item: Any) -> None:
+        super().add(item)
+        self._empty.clear()
+
+    def discard(self, item: Any) -> None:
+        super().discard(item)
+        if not self:
+            self._empty.set()
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        if not self:
+            self._empty.set()
+
+    async def wait_empty(self) -> None:
+        await self._empty.wait()
+
+
+@functools.cache
+def server_classes() -> tuple[type[Any], type[Any]]:
+    import uvicorn
+
+    class QuietConfig(uvicorn.Config):
+        def configure_logging(self) -> None:
+            # uvicorn's version rewires the global "uvicorn.access" logger (handlers,
+            # propagation) for every Config made; the harness leaves logging as the
+            # test suite configured it, and turns access logs off per server instead.
+            logging.addLevelName(5, "TRACE")
+            if self.log_level is not None:
+                level = self.log_level
+                if isinstance(level, str):
+                    level = logging.getLevelName(level.upper())
+                for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+                    logging.getLogger(name).setLevel(level)
+
+    class HarnessServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.ready = asyncio.Event()
+            self.ready_future: asyncio.Future[None] | None = None
+            self._exit_requested = asyncio.Event()
+            self.server_state.connections = WatchedSet()
+            self.server_state.tasks = WatchedSet()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # Never install signal handlers: Ctrl-C belongs to the test runner.
+            yield
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                self.ready.set()
+                if self.ready_future is not None and not self.ready_future.done():
+                    self.ready_future.set_result(None)
+
+        def request_exit(self) -> None:
+            self.should_exit = True
+            self._exit_requested.set()
+
+        async def main_loop(self) -> None:
+            # uvicorn ticks every 0.1 s to notice should_exit; wait for the exit event
+            # instead, waking once a second only to refresh the Date header.
+            counter = 0
+            while not await self.on_tick(counter):
+                counter += 10
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._exit_requested.wait(), 1.0)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            connections: WatchedSet = self.server_state.connections  # type: ignore[assignment]
+            tasks: WatchedSet = self.server_state.tasks  # type: ignore[assignment]
+            for connection in list(connections):
+                # Idle keep-alive connections close now; busy ones once their response is sent.
+                connection.shutdown()
+
+            async def drained() -> None:
+                await connections.wait_empty()
+                await tasks.wait_empty()
+                for server in self.servers:
+                    await server.wait_closed()
+
+            try:
+                await asyncio.wait_for(drained(), self.config.timeout_graceful_shutdown)
+            except asyncio.TimeoutError:
+                self.drain_timed_out = True
+                for line in waiting_lines(tasks, what="request cut off,"):
+                    logging.getLogger("uvicorn.error").warning(line)
+                for task in list(tasks):
+                    task.cancel(msg="liveharness: shutdown_timeout exceeded")
+                for connection in list(connections):
+                    transport = getattr(connection, "transport", None)
+                    if transport is not None:
+                        transport.abort()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+    return QuietConfig, HarnessServer
+
+
+@functools.cache
+def without_access_log(protocol_class: Any) -> type[Any]:
+    # uvicorn decides per connection from "uvicorn.access".hasHandlers(), so with any root
+    # handler every request would be logged there; switch it off for this server only.
+    class NoAccessLog(protocol_class):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.access_log = False
+
+    NoAccessLog.__name__ = NoAccessLog.__qualname__ = f"NoAccessLog{protocol_class.__name__}"
+    return NoAccessLog
