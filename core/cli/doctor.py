@@ -2,10 +2,11 @@
 
 Each check is ``ok``, ``warn`` (works, but something is off or missing for another
 set-up) or ``fail`` (the configured stack will not start), with what to do about it.
-Checks: Python and liveharness's own packages; the configuration; the plugins; the
-app's module; the selected server driver; the frontend driver with node, npm, its
+Checks: Python and liveharness's own packages; the configuration; the plugins; what
+``Harness()`` checks when it is made (the same code: every key, driver and driver
+option); the app's module, looked for where the harness imports it from; the selected server driver; the frontend driver with node, npm, its
 folder, its packages and its command; browser drivers with a browser (and a WebDriver
-for Selenium). Nothing is started, downloaded or imported from the app. Exits 1 when a
+for Selenium), and Playwright's ffmpeg for ``--lh-video``. Nothing is started, downloaded or imported from the app. Exits 1 when a
 check fails, and takes ``--json``.
 """
 
@@ -25,8 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from .._config.config import Config, load_config
+from .._engine.plan import Plan
 from .._errors import LiveHarnessError
-from ..drivers._discovery import WEBDRIVERS, find_browser, find_webdriver, major_version, version_of
+from ..drivers._discovery import (
+    WEBDRIVERS,
+    find_browser,
+    find_webdriver,
+    major_version,
+    playwright_browsers_path,
+    version_of,
+)
 from ..drivers._registry import DriverKind, DriverRegistry
 from .info import installed_drivers
 from .output import EXIT_FAILURE, EXIT_OK, paint
@@ -68,7 +77,10 @@ def doctor_command(args: argparse.Namespace) -> int:
     labels = {"ok": paint("ok  ", "green"), "warn": paint("warn", "yellow")}
     labels["fail"] = paint("FAIL", "red")
     for check in checks:
-        print(f"{labels[check.status]}  {check.name}: {check.detail}")
+        # Details are printed whole: a configuration error lists the accepted values
+        # on its following lines.
+        detail = check.detail.replace("\n", "\n      ")
+        print(f"{labels[check.status]}  {check.name}: {detail}")
         if check.fix:
             print(f"      fix: {check.fix}")
     problems = sum(check.status == "fail" for check in checks)
@@ -83,7 +95,9 @@ def run_checks(cwd: Path) -> list[Check]:
     try:
         config = load_config(cwd=cwd)
     except LiveHarnessError as exc:
-        checks.append(Check("configuration", "fail", str(exc), "fix the value the message names"))
+        checks.append(
+            Check("configuration", "fail", _whole(exc), "fix the value the message names")
+        )
         return checks
     files = ", ".join(str(path) for path in config.files) or "none found; defaults apply"
     checks.append(Check("configuration", "ok", f"files: {files}"))
@@ -92,19 +106,40 @@ def run_checks(cwd: Path) -> list[Check]:
     except LiveHarnessError as exc:
         plugin = getattr(exc, "plugin", "")
         fix = f"block it: disable_plugins = [{plugin!r}], or reinstall its package"
-        checks.append(Check("plugins", "fail", str(exc), fix if plugin else ""))
+        checks.append(Check("plugins", "fail", _whole(exc), fix if plugin else ""))
         return checks
     plugins = sorted({info.plugin for info in registry})
     checks.append(
         Check("plugins", "ok", f"{len(list(registry))} drivers from {len(plugins)} plugins")
     )
-    checks.append(_app(config, cwd))
-    checks.append(_driver(registry, "server", config.server, config, required=True))
+    harness = _harness(cwd)
+    later = [_app(config, cwd)]
+    later.append(_driver(registry, "server", config.server, config, required=True))
     if config.frontend is not None:
-        checks.append(_driver(registry, "frontend", config.frontend, config, required=True))
-        checks.extend(_node(config))
-    checks.extend(_browsers(registry, config))
-    return checks
+        later.append(_driver(registry, "frontend", config.frontend, config, required=True))
+        later.extend(_node(config))
+    later.extend(_browsers(registry, config))
+    later.extend(_recording(registry))
+    # An unknown or unavailable driver fails the plan and its own check alike: said once.
+    if harness.status == "ok" or all(check.detail != harness.detail for check in later):
+        checks.append(harness)
+    return [*checks, *later]
+
+
+def _whole(exc: BaseException) -> str:
+    """The error's message with its notes: every line, not only the first."""
+    return "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+
+
+def _harness(cwd: Path) -> Check:
+    """What ``Harness()`` checks when it is made, by the code it runs: the plan (every
+    configuration value, driver selection and driver option, TLS files, worker
+    settings). Building it starts nothing and imports no app code."""
+    try:
+        Plan.for_harness({}, cwd=cwd)
+    except LiveHarnessError as exc:
+        return Check("harness", "fail", _whole(exc), "fix the value the message names")
+    return Check("harness", "ok", "Harness() accepts every value, driver and driver option")
 
 
 def _python() -> Check:
@@ -150,6 +185,9 @@ def _app(config: Config, cwd: Path) -> Check:
         sys.path.insert(0, folder)
     try:
         spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError as exc:  # a parent package is missing
+        spec = None
+        reason = f"no module named {exc.name!r} on sys.path or in {folder}"
     except (ImportError, ValueError) as exc:
         spec = None
         reason = f"{type(exc).__name__}: {exc}"
@@ -163,8 +201,9 @@ def _app(config: Config, cwd: Path) -> Check:
             "app",
             "fail",
             f"{app!r} (from {config.source_of('app')}): {reason}",
-            "install the project (pip install -e .), or run liveharness from the folder "
-            "that holds the module",
+            f"the harness imports it from {folder} (the folder of the file that set app) "
+            "and sys.path: move the configuration beside the package, or install the "
+            "project (pip install -e .)",
         )
     return Check("app", "ok", f"{app!r}: module found at {spec.origin}")
 
@@ -285,9 +324,10 @@ def _browsers(registry: DriverRegistry, config: Config) -> list[Check]:
         try:
             found = find_browser(browser, configured=options.get("executable_path"), driver=name)
         except LiveHarnessError as exc:
-            first = str(exc).splitlines()[0]
             checks.append(
-                Check(f"{name} browser", status_missing, first, "liveharness browsers install")
+                Check(
+                    f"{name} browser", status_missing, _whole(exc), "liveharness browsers install"
+                )
             )
             continue
         checks.append(Check(f"{name} browser", "ok", f"{found.path} ({found.origin})"))
@@ -304,7 +344,7 @@ def _webdriver(browser: str, found: Any, options: dict[str, Any], status_missing
         return Check(
             "selenium webdriver",
             status_missing,
-            str(exc).splitlines()[0],
+            _whole(exc),
             f"install {name} of the browser's version (Debian: apt-get install chromium-driver)",
         )
     driver_version = version_of(webdriver.path)
@@ -317,3 +357,25 @@ def _webdriver(browser: str, found: Any, options: dict[str, Any], status_missing
             "install the WebDriver of the browser's version",
         )
     return Check("selenium webdriver", "ok", f"{webdriver.path} ({driver_version or '?'})")
+
+
+def _recording(registry: DriverRegistry) -> list[Check]:
+    """What ``--lh-tracing`` and ``--lh-video`` need: Playwright, and for video its ffmpeg."""
+    if (
+        "playwright" not in registry.names("browser")
+        or importlib.util.find_spec("playwright") is None
+    ):
+        return []
+    folder = playwright_browsers_path()
+    found = sorted(folder.glob("ffmpeg-*/ffmpeg-*")) if folder.is_dir() else []
+    if found:
+        return [Check("playwright video", "ok", f"ffmpeg at {found[-1]}")]
+    return [
+        Check(
+            "playwright video",
+            "warn",
+            f"Playwright's ffmpeg is not installed (looked in {folder / 'ffmpeg-*'}); "
+            "--lh-video cannot record (tracing and screenshots need nothing more)",
+            "python -m playwright install ffmpeg",
+        )
+    ]

@@ -1,5 +1,5 @@
-"""``liveharness exec``, ``plugins``, ``config``, ``doctor`` and the conventions every
-sub-command follows, run for real in subprocesses."""
+"""``liveharness exec``, ``plugins``, ``config`` and the conventions every sub-command
+follows, run for real in subprocesses (``doctor``: test_cli_doctor.py)."""
 
 from __future__ import annotations
 
@@ -270,53 +270,6 @@ def test_an_invalid_value_is_a_usage_error_naming_its_source(tmp_path: Path) -> 
     result = liveharness_cli("config", cwd=tmp_path, LIVEHARNESS_PORT="eighty")
     assert result.returncode == 2
     assert "port = 'eighty' from environment variable LIVEHARNESS_PORT" in result.stderr
-
-
-# --- doctor -----------------------------------------------------------------------------
-
-
-def test_doctor_passes_on_this_machine(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.liveharness]\napp = "liveharness.demo:app"\nbrowser = "playwright"\n'
-    )
-    result = liveharness_cli("doctor", "--json", cwd=tmp_path)
-    document = json.loads(result.stdout)
-    assert result.returncode == 0, result.stdout
-    assert document["ok"] is True
-    statuses = {c["name"]: c["status"] for c in document["checks"]}
-    for name in ("python", "packages", "configuration", "plugins", "app", "server driver"):
-        assert statuses[name] == "ok", document
-    assert statuses["playwright browser"] == "ok"
-
-
-def test_doctor_says_what_to_do_about_each_problem(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.liveharness]\napp = "nosuchmodule:app"\nfrontend = "dev"\n\n'
-        '[tool.liveharness.frontends.dev]\ncwd = "web"\ncommand = ["node_modules/.bin/vite"]\n'
-    )
-    web = tmp_path / "web"
-    web.mkdir()
-    (web / "package.json").write_text("{}")
-    (web / "package-lock.json").write_text("{}")
-    result = liveharness_cli("doctor", cwd=tmp_path)
-    assert result.returncode == 1, result.stdout
-    lines = result.stdout.splitlines()
-    app = lines.index(next(line for line in lines if line.startswith("FAIL  app:")))
-    assert "no module named 'nosuchmodule'" in lines[app]
-    assert lines[app + 1].startswith("      fix: install the project")
-    packages = next(i for i, line in enumerate(lines) if line.startswith("FAIL  frontend packages"))
-    assert lines[packages + 1] == f"      fix: npm ci --prefix {web}"
-    assert re.search(r"^ok    node: v\d+", result.stdout, re.M)
-    assert re.search(r"^\d+ problem\(s\), \d+ warning\(s\)$", result.stdout, re.M)
-
-
-def test_doctor_reports_an_unknown_server(tmp_path: Path) -> None:
-    result = liveharness_cli("doctor", "--json", cwd=tmp_path, LIVEHARNESS_SERVER="uvicron")
-    document = json.loads(result.stdout)
-    assert result.returncode == 1
-    (server,) = [c for c in document["checks"] if c["name"] == "server driver"]
-    assert server["status"] == "fail"
-    assert "did you mean 'uvicorn'?" in server["detail"]
 
 
 # --- conventions ------------------------------------------------------------------------
