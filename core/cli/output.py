@@ -8,8 +8,11 @@ but an empty string (https://no-color.org), forced by a non-empty ``FORCE_COLOR`
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 from .._errors import UsageError
@@ -23,6 +26,7 @@ __all__ = [
     "paint",
     "report_error",
     "say",
+    "showing_app_log",
     "use_colour",
 ]
 
@@ -71,3 +75,31 @@ def report_error(exc: BaseException, prefix: str = "") -> None:
 def exit_code_of(exc: BaseException) -> int:
     """2 for what the caller asked wrongly (usage, configuration), 1 for what failed."""
     return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
+
+
+@contextlib.contextmanager
+def showing_app_log(level: str | None = None, stream: TextIO | None = None) -> Iterator[None]:
+    """Print the app's and the server's log records on ``stream`` (stderr) as they are made.
+
+    A test suite configures logging itself; a command has nobody to do it, and the
+    harness's capture handler on the server's logger keeps Python's last-resort
+    handler from printing even an error, so a route that raises would answer 500 with
+    nothing said.
+
+    :param level: the server's ``log_level`` option: the level of the server's loggers
+        (the driver sets it) and here of the root logger, so the app's loggers follow it
+        too. Unset, warnings and errors are shown. Records are printed whole,
+        tracebacks included.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    if level is not None:
+        root.setLevel(level.upper())
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)

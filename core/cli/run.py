@@ -25,7 +25,15 @@ from typing import Any
 from .._errors import LiveHarnessError, UsageError
 from .._facade.harness import Harness
 from .._runtime.states import State
-from .output import EXIT_FAILURE, EXIT_OK, exit_code_of, paint, report_error, say
+from .output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    exit_code_of,
+    paint,
+    report_error,
+    say,
+    showing_app_log,
+)
 from .progress import StartProgress
 
 __all__ = ["DEMO_APP", "add_run_parsers", "exec_command", "run_command"]
@@ -105,7 +113,7 @@ def run_command(args: argparse.Namespace) -> int:
         report_error(exc)
         return exit_code_of(exc)
 
-    with signals_interrupt() as received:
+    with signals_interrupt() as received, showing_app_log(log_level(harness)):
         try:
             with progress.watching(harness):
                 harness.start()
@@ -146,7 +154,7 @@ def exec_command(args: argparse.Namespace) -> int:
         report_error(exc)
         return exit_code_of(exc)
 
-    with signals_interrupt() as received:
+    with signals_interrupt() as received, showing_app_log(log_level(harness)):
         try:
             with progress.watching(harness):
                 harness.start()
@@ -258,6 +266,13 @@ def signals_interrupt() -> Iterator[dict[str, int]]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def log_level(harness: Harness) -> str | None:
+    """The selected server's ``log_level`` option, if it has one and it is set."""
+    options = harness.config["servers"].get(harness.config.server, {})
+    level = options.get("log_level") if isinstance(options, dict) else None
+    return str(level) if isinstance(level, str) else None
 
 
 def describe_app(harness: Harness) -> str:

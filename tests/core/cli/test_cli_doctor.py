@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_cli_commands import liveharness_cli
 
 pytestmark = pytest.mark.usefixtures("leaks")
