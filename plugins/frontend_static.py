@@ -135,15 +135,17 @@ class StaticFrontend(CommandFrontend):
     async def start(self) -> str:
         opts = self.launch.options
         self.check_cwd()
-        if opts["build_command"]:
-            await self._build()
-        self._check_output()
         app = StaticFiles(
             self.output_dir,
             spa_fallback=opts["spa_fallback"],
             not_found_page=opts["not_found_page"],
         )
+        # Served before the build: a busy port fails at once, not after a build of
+        # minutes. Nobody has the URL until start() returns it, after the build.
         self._server = await self.launch.serve(app, host=opts["host"], port=opts["port"])
+        if opts["build_command"]:
+            await self._build()
+        self._check_output()
         return self._server.launch.url
 
     def _stamp(self) -> BuildStamp:

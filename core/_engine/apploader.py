@@ -128,6 +128,13 @@ def load_app_spec(spec: str, *, source: str = "", folder: Path | None = None) ->
                 f"app {spec!r}{where}: the factory {attr_path}() returned None instead of an app",
                 spec=spec,
             )
+    if not callable(target):
+        raise AppAttributeError(
+            f"app {spec!r}{where}: {walked!r} is {target!r:.60}, of type "
+            f"{type(target).__name__}, not an ASGI app; expected a callable "
+            "app(scope, receive, send), or a factory called with '()'",
+            spec=spec,
+        )
     return target
 
 
@@ -186,6 +193,13 @@ class AppLoader:
         )
         if loaded is not None:
             return loaded
+        if not isinstance(spec, str) and not callable(spec):
+            raise AppSpecError(
+                f"app {spec!r:.80} (from {self.config.source_of('app')}), of type "
+                f"{type(spec).__name__}, is not an ASGI app; expected a callable "
+                f"app(scope, receive, send) or {EXPECTED}",
+                spec=spec,
+            )
         if isinstance(spec, str):
             if self.source is not None:
                 return load_app_spec(spec, source="app_source=")

@@ -109,6 +109,9 @@ class Frontend:
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0
     ) -> Awaitable[ServerDriver]:
         """The frontend's :class:`~liveharness.drivers.ServeApp`: the harness's server driver."""
+        # A fixed port is the frontend's "port" option (the static driver's): named in
+        # the error when it is taken.
+        named = port != 0 and self.options.get("port") == port
         return serve_for_frontend(
             app,
             server=self.server,
@@ -116,6 +119,7 @@ class Frontend:
             config=self.config,
             host=host,
             port=port,
+            source=describe_option(self.config, "port") if named else "",
         )
 
 
@@ -208,15 +212,24 @@ async def serve_for_frontend(
     config: Config,
     host: str = "127.0.0.1",
     port: int = 0,
+    source: str = "",
 ) -> ServerDriver:
-    """Serve ``app`` for the frontend through the harness's server driver (a :class:`ServeApp`)."""
+    """Serve ``app`` for the frontend through the harness's server driver (a :class:`ServeApp`).
+
+    :param source: where ``port`` came from (``frontends.static.port from ...``), for
+        the error when it is taken.
+    """
     name = server.name
     try:
         sock = bind_listening_socket(host, port)
     except BackendStartError as exc:
+        where = f" ({source})" if source else ""
+        # The frontend's error, with the OS's reason as its cause: the binding helper's
+        # own error would add a misleading "backend" block.
         raise FrontendStartError(
-            f"cannot serve the frontend on {host!r} port {port}: {exc.message}"
-        ) from exc
+            f"cannot serve the frontend on {host!r} port {port}{where}: {exc.message}",
+            output_tail=exc.output_tail,
+        ) from exc.__cause__
     launch = ServerLaunch(
         app=app,
         app_spec=None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 import signal
 import sys
@@ -107,4 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C before anything was started (while configuration and plugins load).
         return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # `liveharness config | head`: the reader is gone, which is no error of ours.
+        # Standard output goes to /dev/null so that flushing it at exit does not raise
+        # again (what the Python documentation advises for SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return result

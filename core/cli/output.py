@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TextIO
 
 from .._errors import UsageError
@@ -64,9 +64,19 @@ def say(text: str, stream: TextIO | None = None) -> None:
     print(f"{PROG}: {text}", file=stream or sys.stdout, flush=True)
 
 
-def report_error(exc: BaseException, prefix: str = "") -> None:
-    """Print ``exc`` on stderr without a traceback: liveharness messages say what and where."""
-    text = f"{paint('error:', 'red', sys.stderr)} {prefix}{exc}"
+def report_error(
+    exc: BaseException, prefix: str = "", *, options: Mapping[str, str] | None = None
+) -> None:
+    """Print ``exc`` on stderr without a traceback: liveharness messages say what and where.
+
+    :param options: the command-line option of each keyword argument the command passed
+        to the harness (``{"port": "--port"}``), so a value's source reads as the user
+        typed it: ``port = 99999 from --port``, not ``from argument port=``.
+    """
+    message = str(exc)
+    for key, option in (options or {}).items():
+        message = message.replace(f"argument {key}=", option)
+    text = f"{paint('error:', 'red', sys.stderr)} {prefix}{message}"
     for note in getattr(exc, "__notes__", ()):
         text += f"\n  {note}"
     say(text, sys.stderr)

@@ -43,6 +43,8 @@ DEMO_APP = "liveharness.demo:app"
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
 STACK_OPTIONS = ("app", "server", "host", "port", "frontend")
+# How an error names a value these commands passed: as the option the user typed.
+OPTION_WORDS = {key: f"--{key}" for key in STACK_OPTIONS}
 
 
 def _add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +55,9 @@ def _add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--server", metavar="NAME", help="the server driver, e.g. 'uvicorn'")
     parser.add_argument(
-        "--frontend", metavar="NAME", help="the frontend driver, e.g. 'dev' or 'static'"
+        "--frontend",
+        metavar="NAME",
+        help="the frontend driver, e.g. 'dev' or 'static'; 'none' serves the backend alone",
     )
     parser.add_argument(
         "--host", metavar="HOST", help="the address to listen on (default: 127.0.0.1)"
@@ -91,7 +95,10 @@ def add_run_parsers(commands: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {key: getattr(args, key) for key in STACK_OPTIONS if getattr(args, key) is not None}
+    options = {key: getattr(args, key) for key in STACK_OPTIONS if getattr(args, key) is not None}
+    if options.get("frontend") == "none":
+        options["frontend"] = None  # the backend alone, whatever is configured
+    return options
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -110,7 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             say(f"app {describe_app(harness)} (from {describe_source(harness, 'app')})")
     except LiveHarnessError as exc:
-        report_error(exc)
+        report_error(exc, options=OPTION_WORDS)
         return exit_code_of(exc)
 
     with signals_interrupt() as received, showing_app_log(log_level(harness)):
@@ -127,7 +134,7 @@ def run_command(args: argparse.Namespace) -> int:
                 say("interrupted while starting; stopped")
         except LiveHarnessError as exc:
             # start() undid what it had begun before raising; nothing is left to stop.
-            report_error(exc, "failed to start: ")
+            report_error(exc, "failed to start: ", options=OPTION_WORDS)
             return exit_code_of(exc)
         finally:
             stop_code = stop(harness)
@@ -151,7 +158,7 @@ def exec_command(args: argparse.Namespace) -> int:
                 "liveharness.toml or LIVEHARNESS_APP, or pass --app"
             )
     except LiveHarnessError as exc:
-        report_error(exc)
+        report_error(exc, options=OPTION_WORDS)
         return exit_code_of(exc)
 
     with signals_interrupt() as received, showing_app_log(log_level(harness)):
@@ -164,7 +171,7 @@ def exec_command(args: argparse.Namespace) -> int:
             return 128 + received.get("signal", signal.SIGINT)
         except LiveHarnessError as exc:
             stop(harness)
-            report_error(exc, "failed to start; the command was not run: ")
+            report_error(exc, "failed to start; the command was not run: ", options=OPTION_WORDS)
             return exit_code_of(exc)
         report_ready(harness)
         try:
@@ -227,7 +234,7 @@ def stop(harness: Harness) -> int:
         say("interrupted again while stopping; the stop was cut short")
         return EXIT_OK
     except LiveHarnessError as exc:
-        report_error(exc, "stopping failed: ")
+        report_error(exc, "stopping failed: ", options=OPTION_WORDS)
         return EXIT_FAILURE
     say(f"stopped in {ms(time.perf_counter() - began)}")
     return EXIT_OK

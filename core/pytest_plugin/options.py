@@ -65,7 +65,8 @@ class Settings:
         if self.headed:
             options["headed"] = True
         if self.frontend is not None:
-            options["frontend"] = self.frontend
+            # "none": the backend alone, whatever the configuration's frontend is.
+            options["frontend"] = None if self.frontend == "none" else self.frontend
         return options
 
 
@@ -83,7 +84,11 @@ def add_options(parser: pytest.Parser) -> None:
         "--lh-browser", metavar="NAME", help="the browser driver: 'playwright' or 'selenium'"
     )
     group.addoption("--lh-headed", action="store_true", help="show the browser windows")
-    group.addoption("--lh-frontend", metavar="NAME", help="the frontend driver: 'dev' or 'static'")
+    group.addoption(
+        "--lh-frontend",
+        metavar="NAME",
+        help="the frontend driver: 'dev' or 'static'; 'none' serves the backend alone",
+    )
     group.addoption(
         "--lh-base-url",
         metavar="URL",
@@ -230,7 +235,7 @@ def _check_driver_names(settings: Settings) -> None:
     ]
     if settings.browser is not None:
         wanted.append(("browser", settings.browser, "--lh-browser"))
-    if settings.frontend is not None:
+    if settings.frontend not in (None, "none"):
         wanted.append(("frontend", settings.frontend, "--lh-frontend"))
     if not wanted:
         # Loading the driver plugins is left to the first test that asks for a harness.

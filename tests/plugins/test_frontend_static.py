@@ -4,6 +4,7 @@ uvicorn driver, the build cache, and the ways a build can fail."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,30 @@ def test_the_site_is_served_by_the_configured_server(tmp_path: Path, server: str
         assert type(h.frontend._server).__name__.lower().startswith(server)  # type: ignore[union-attr]
         url = h.url
     assert port_refuses(url)
+
+
+def test_a_busy_port_fails_before_the_build_naming_its_key(tmp_path: Path) -> None:
+    """The port is bound first: a build of minutes is not run only to find the port taken,
+    and the error names the key and source that chose the port, not the backend."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    marker = tmp_path / "built"
+    try:
+        h = static_harness(
+            tmp_path,
+            build_command=python_build(f"open({str(marker)!r}, 'w').close()"),
+            port=port,
+        )
+        with pytest.raises(FrontendStartError) as info:
+            h.start()
+    finally:
+        busy.close()
+    assert not marker.exists()
+    text = str(info.value)
+    assert f"port {port} (frontends.static.port from argument frontends=)" in text
+    assert "already in use" in text
+    assert "component: frontend" in text
+    assert "backend" not in text
+    assert port_refuses(h.backend_url)

@@ -118,6 +118,7 @@ def test_import_string_and_factory(app_module: Any) -> None:
         ("badapp:ap", AppAttributeError, "did you mean 'app'"),
         ("badapp:broken_factory()", AppFactoryError, "ZeroDivisionError"),
         ("badapp:none_factory()", AppFactoryError, "returned None"),
+        ("badapp:COUNT", AppAttributeError, "'badapp:COUNT' is 3, of type int, not an ASGI app"),
         ("importfails:app", AppImportError, "ImportError: importfails needs a missing package"),
     ],
 )
@@ -126,7 +127,8 @@ def test_bad_app_specs(app_module: Any, spec: str, error: type[Exception], messa
         "badapp",
         "from conftest import hello_app as app\n"
         "def broken_factory():\n    return 1 / 0\n"
-        "def none_factory():\n    return None\n",
+        "def none_factory():\n    return None\n"
+        "COUNT = 3\n",
     )
     app_module("importfails", "raise ImportError('importfails needs a missing package')\n")
     h = Harness(app=spec)
