@@ -28,6 +28,7 @@ from typing import Any
 from .._config.config import Config, load_config
 from .._engine.plan import Plan
 from .._errors import LiveHarnessError
+from ..drivers._command import node_command_hint
 from ..drivers._discovery import (
     WEBDRIVERS,
     find_browser,
@@ -292,7 +293,8 @@ def _node(config: Config) -> list[Check]:
                     "frontend command",
                     "fail",
                     f"{executable!r} is neither in {folder} nor on PATH",
-                    "install the frontend's packages, or fix the command",
+                    node_command_hint(executable, folder).removeprefix("; ")
+                    or "install the frontend's packages, or fix the command",
                 )
             )
         else:

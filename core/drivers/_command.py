@@ -21,7 +21,29 @@ from .._processes.child import ChildProcess, child_environment, spawn_error_reas
 from .._processes.groups import ProcessGroups
 from ._frontend import FrontendDriver, FrontendLaunch
 
-__all__ = ["COMMAND_OPTIONS", "CommandFrontend"]
+__all__ = ["COMMAND_OPTIONS", "CommandFrontend", "node_command_hint"]
+
+
+def node_command_hint(program: str, folder: Path) -> str:
+    """What to do about ``program`` not found in a Node.js project at ``folder``:
+    ``""`` when ``folder`` is not one, else a sentence starting with ``"; "``.
+
+    The usual causes: the packages are not installed yet, or the command names a
+    package's binary (``vite``) that is in ``node_modules/.bin``, not on ``PATH``.
+    """
+    if not (folder / "package.json").is_file():
+        return ""
+    if not (folder / "node_modules").is_dir():
+        install = "npm ci" if (folder / "package-lock.json").is_file() else "npm install"
+        return f"; the packages are not installed: run `{install}` in {folder}"
+    local = folder / "node_modules" / ".bin" / program
+    if "/" not in program and local.exists():
+        return (
+            f"; it is {local}: name it 'node_modules/.bin/{program}' (or run it "
+            f"through ['npx', {program!r}, ...])"
+        )
+    return ""
+
 
 COMMAND_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -130,9 +152,12 @@ class CommandFrontend(FrontendDriver):
         try:
             return self.processes.spawn(argv, cwd=self.cwd, env=env, on_line=on_line)
         except OSError as exc:
+            hint = (
+                node_command_hint(argv[0], self.cwd) if isinstance(exc, FileNotFoundError) else ""
+            )
             raise error_class(
                 f"{what} could not be started: {spawn_error_reason(exc, argv, env)} "
-                f"({self.launch.describe(option)})",
+                f"({self.launch.describe(option)}){hint}",
                 phase="FRONTEND_UP",
                 component="frontend",
             ) from exc

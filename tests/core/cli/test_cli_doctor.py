@@ -134,3 +134,18 @@ def test_doctor_checks_what_video_recording_needs(tmp_path: Path) -> None:
         "detail": f"ffmpeg at {ffmpeg}",
         "fix": "",
     }
+
+
+def test_doctor_points_a_bare_binary_at_node_modules_bin(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.liveharness]\napp = "liveharness.demo:app"\nfrontend = "dev"\n\n'
+        '[tool.liveharness.frontends.dev]\ncommand = ["vite-xyz"]\n'
+    )
+    (tmp_path / "package.json").write_text("{}")
+    binary = tmp_path / "node_modules" / ".bin" / "vite-xyz"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    document = json.loads(liveharness_cli("doctor", "--json", cwd=tmp_path).stdout)
+    (command,) = [c for c in document["checks"] if c["name"] == "frontend command"]
+    assert command["status"] == "fail"
+    assert command["fix"].startswith(f"it is {binary}: name it 'node_modules/.bin/vite-xyz'")
