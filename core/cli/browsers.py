@@ -74,7 +74,11 @@ def add_browsers_parser(commands: Any, say: Any) -> None:
         default="chromium",
         choices=("chromium", "chrome", "firefox", "webkit"),
     )
-    install.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    install.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would run, run nothing and contact no network",
+    )
     install.set_defaults(handler=lambda args: install_command(args, say))
 
 
@@ -294,25 +298,49 @@ def install_plan(
 
 
 def install_command(args: argparse.Namespace, say: Any) -> int:
-    plan = install_plan(
-        args.browser,
-        playwright=importlib.util.find_spec("playwright") is not None,
-        reachable=playwright_download_reachable(),
-        root=hasattr(os, "geteuid") and os.geteuid() == 0,
-        apt=shutil.which("apt-get") is not None,
-    )
+    machine: dict[str, bool] = {
+        "playwright": importlib.util.find_spec("playwright") is not None,
+        "root": hasattr(os, "geteuid") and os.geteuid() == 0,
+        "apt": shutil.which("apt-get") is not None,
+    }
+    if args.dry_run:
+        return _dry_run(args.browser, machine, say)
+    plan = install_plan(args.browser, reachable=playwright_download_reachable(), **machine)
     say(plan.explanation)
     if not plan.commands:
         return 1
     for command in plan.commands:
-        say(("would run: " if args.dry_run else "running: ") + " ".join(command))
-        if args.dry_run:
-            continue
+        say("running: " + " ".join(command))
         environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         result = subprocess.run(list(command), env=environment, check=False)
         if result.returncode != 0:
             say(f"failed with exit code {result.returncode}: {' '.join(command)}")
             return 1
-    if not args.dry_run:
-        say("done; see: liveharness browsers list")
+    say("done; see: liveharness browsers list")
     return 0
+
+
+def _dry_run(browser: str, machine: dict[str, bool], say: Any) -> int:
+    """The plan without contacting anything: whether Playwright's download server answers
+    decides it, so both outcomes are shown when they differ."""
+    reachable = install_plan(browser, reachable=True, **machine)
+    unreachable = install_plan(browser, reachable=False, **machine)
+    if unreachable == reachable:
+        outcomes = [("", reachable)]
+    else:
+        outcomes = [
+            (
+                "if Playwright's download server answers (not checked: --dry-run contacts "
+                "no network):",
+                reachable,
+            ),
+            ("otherwise:", unreachable),
+        ]
+    for condition, plan in outcomes:
+        indent = "  " if condition else ""
+        if condition:
+            say(condition)
+        say(indent + plan.explanation.replace("\n", "\n" + indent))
+        for command in plan.commands:
+            say(f"{indent}would run: " + " ".join(command))
+    return 0 if any(plan.commands for _, plan in outcomes) else 1
