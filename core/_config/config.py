@@ -101,6 +101,7 @@ class Config:
     server = Key[str]()
     host = Key[str]()
     port = Key[int]()
+    public_host = Key[str | None]()
     startup_timeout = Key[float]()
     shutdown_timeout = Key[float]()
     frontend = Key[str | None]()

@@ -221,6 +221,16 @@ CORE_OPTIONS: tuple[Option, ...] = (
     ),
     Option("port", int, 0, "The backend port; 0 picks a free one.", minimum=0, maximum=65535),
     Option(
+        "public_host",
+        str,
+        None,
+        "The host name put in the URLs (harness.url, backend_url, frontend_url and the "
+        "frontend's {backend_url} and {backend_host}) instead of the listening address: "
+        "for a browser in a container that reaches this machine as host.docker.internal "
+        "or a service name. host still says where to listen; none uses it in URLs too.",
+        nullable=True,
+    ),
+    Option(
         "startup_timeout",
         float,
         30.0,

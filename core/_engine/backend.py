@@ -100,7 +100,10 @@ class Backend:
         self.sock = reserved or bind_listening_socket(
             config.host, config.port, source=str(config.source_of("port"))
         )
-        self.url = server_url(config.host, self.sock.getsockname()[1], tls=bool(self.tls))
+        # public_host: the name a browser elsewhere (a container) reaches this machine by.
+        self.url = server_url(
+            config.public_host or config.host, self.sock.getsockname()[1], tls=bool(self.tls)
+        )
         return self.url
 
     async def start(self) -> None:

@@ -39,6 +39,13 @@ __all__ = [
 ]
 
 
+def with_host(url: str, host: str) -> str:
+    """``url`` with its host replaced by ``host`` (its scheme, port and path kept)."""
+    parts = urlsplit(url)
+    netloc = url_host(host) + (f":{parts.port}" if parts.port is not None else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
 def describe_option(config: Config, option: str) -> str:
     """``"frontends.dev.command from <source>"``, for messages about a frontend option."""
     key = f"frontends.{config.frontend}.{option}"
@@ -103,7 +110,11 @@ class Frontend:
         driver: FrontendDriver = info.driver_class(launch)
         self.driver = driver
         undo.push("frontend", driver.stop)
-        self.url = await wait_for_frontend(driver, info.name, self.config)
+        url = await wait_for_frontend(driver, info.name, self.config)
+        # The frontend's own URL names where it listens; a browser elsewhere needs the
+        # public name (the port is the same).
+        public = self.config.public_host
+        self.url = url if public is None else with_host(url, public)
 
     def _serve(
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0
@@ -168,7 +179,7 @@ def frontend_launch(
         backend_url=backend_url,
         runtime={
             "backend_url": backend_url,
-            "backend_host": url_host(config.host),
+            "backend_host": url_host(config.public_host or config.host),
             "backend_port": str(backend_port),
         },
         options=options,
