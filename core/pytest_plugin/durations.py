@@ -44,6 +44,7 @@ class Durations:
             if name is not None and name != "stop":
                 phases[name] = entry.at - before.at
         deployment = type(harness).__name__ == "Deployment"
+        frontend = None if deployment else getattr(harness, "frontend", None)
         self.pending.append(
             {
                 "kind": "setup",
@@ -52,6 +53,9 @@ class Durations:
                 "server": "deployment" if deployment else str(harness.config.server),
                 "seconds": seconds,
                 "phases": phases,
+                # For the notes on what the choice of stacks cost (notes.py).
+                "frontend": None if deployment else harness.config.frontend,
+                "build_skipped": getattr(frontend, "build_skipped", None),
             }
         )
 

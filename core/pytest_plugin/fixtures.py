@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from .notes import own_stack_record
 from .recording import BrowserRecording, recording_overrides
 from .stack import (
     BROWSER_KEYS,
@@ -75,6 +76,7 @@ def live_harness(request: pytest.FixtureRequest, _liveharness_server: str | None
         yield request.getfixturevalue(f"_liveharness_{runner}_harness")
         return
     durations = plugin_state(request.config).durations
+    _note_own_stack(request)
     use = new_harness(request, harness_options(request, _liveharness_server))
     use.register(request.node)
     use.start(durations, request.node.nodeid)
@@ -199,6 +201,15 @@ def live_browser(
             recording.after_close()
 
 
+def _note_own_stack(request: pytest.FixtureRequest) -> None:
+    """Where the scope is ``session``, a test that asks for ``live_harness`` gets a stack of
+    its own, and so do its ``live_url`` and ``live_browser``: the run's notes say so."""
+    scope = marker_options(request.node).get("scope") or plugin_state(request.config).settings.scope
+    if scope == "session":
+        durations = plugin_state(request.config).durations
+        durations.pending.append(own_stack_record(request.node.nodeid))
+
+
 def _harness_fixture(request: pytest.FixtureRequest) -> str:
     """Which harness ``live_url`` and ``live_browser`` use: the one the test asked for, else
     the marker's or ini's ``scope``."""
@@ -271,6 +282,7 @@ def _browser_overrides(request: pytest.FixtureRequest, harness: Any) -> dict[str
 @contextlib.asynccontextmanager
 async def _async_harness(request: pytest.FixtureRequest, server: str | None) -> AsyncIterator[Any]:
     durations = plugin_state(request.config).durations
+    _note_own_stack(request)
     use = new_harness(request, harness_options(request, server))
     use.register(request.node)
     await use.astart(durations, request.node.nodeid)

@@ -44,9 +44,10 @@ class Reporting:
             if target is not None and target.is_dir() and self._writes_html():
                 extras = list(getattr(report, "extras", []))
                 report.extras = extras + html_extras(sorted(target.iterdir()))  # type: ignore[attr-defined]
-            if self.state.settings.durations:
-                # Records travel with the report: xdist's controller sums every worker's.
-                pending = self.state.durations.take_pending()
+            # Records travel with the report: xdist's controller sums every worker's
+            # (for --lh-durations, and for the notes every run gets).
+            pending = self.state.durations.take_pending()
+            if pending:
                 report.liveharness_durations = pending  # type: ignore[attr-defined]
         return report
 
@@ -99,9 +100,17 @@ class Reporting:
         records = getattr(report, "liveharness_durations", None)
         if records:
             self.state.durations.add(records)
+            self.state.notes.add(records)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.state.settings.durations or hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput"):
+            return
+        notes = self.state.notes.lines()
+        if notes:
+            terminalreporter.write_sep("=", "liveharness: the stacks of this run")
+            for line in notes:
+                terminalreporter.write_line(line)
+        if not self.state.settings.durations:
             return
         terminalreporter.write_sep("=", "liveharness durations")
         for line in self.state.durations.summary():

@@ -14,6 +14,7 @@ import pytest
 
 from .artifacts import REPORT_LINES, ArtifactRecorder, timeline_text
 from .durations import Durations
+from .notes import StackNotes
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class PluginState:
 
     settings: Settings
     durations: Durations = field(default_factory=Durations)
+    notes: StackNotes = field(default_factory=StackNotes)
     output_existed: bool = True
 
 
