@@ -40,13 +40,24 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_pytest(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def run_pytest(
+    project: Path, *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The ``pytest`` console script of this environment, in the project's folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVEHARNESS_", "PYTEST"))}
-    env.pop("PYTHONPATH", None)
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LIVEHARNESS_", "PYTEST"))
+    }
+    environment.pop("PYTHONPATH", None)
+    environment.update(env or {})
     command = [str(Path(sys.executable).parent / "pytest"), "-p", "no:cacheprovider", *arguments]
     return subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        command,
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
@@ -117,3 +128,51 @@ def test_a_session_fixture_on_live_harness_session(project: Path) -> None:
     result = run_pytest(project, "-p", "no:playwright", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+TITLE_TEST = "def test_title(live_browser):\n    assert live_browser.title() == 'shop'\n"
+
+
+@pytest.mark.browser
+def test_browser_name_matrix_runs_each_engine_and_says_what_to_install(project: Path) -> None:
+    """Firefox is not installed here (only a system Chromium): its run fails with what to
+    install, and the Chromium run passes."""
+    (project / "tests" / "test_engines.py").write_text(TITLE_TEST)
+    result = run_pytest(
+        project, "-p", "no:playwright", "-v", "--lh-browser-name", "chromium,firefox"
+    )
+    assert "tests/test_engines.py::test_title[chromium] PASSED" in result.stdout, result.stdout
+    assert "tests/test_engines.py::test_title[firefox] ERROR" in result.stdout
+    assert "python -m playwright install firefox" in result.stdout
+
+
+def test_an_unknown_engine_stops_the_run(project: Path) -> None:
+    result = run_pytest(project, "-p", "no:playwright", "--lh-browser-name", "chrome")
+    assert result.returncode == 4  # a usage error, before collection
+    assert "--lh-browser-name 'chrome': 'chrome' is not a browser engine" in result.stderr
+
+
+@pytest.mark.browser
+def test_screenshot_on_keeps_a_screenshot_of_a_passing_test(project: Path) -> None:
+    (project / "tests" / "test_shot.py").write_text(TITLE_TEST)
+    result = run_pytest(project, "-p", "no:playwright", "-q", "--lh-screenshot", "on")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shot = project / "test-results" / "tests-test_shot.py-test_title" / "screenshot.png"
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_video_without_playwrights_ffmpeg_is_one_clear_error(project: Path, tmp_path: Path) -> None:
+    (project / "tests" / "test_video.py").write_text(TITLE_TEST)
+    browsers = tmp_path / "no-browsers"
+    browsers.mkdir()
+    result = run_pytest(
+        project,
+        "-p",
+        "no:playwright",
+        "--lh-video",
+        "retain-on-failure",
+        env={"PLAYWRIGHT_BROWSERS_PATH": str(browsers)},
+    )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "install it with: python -m playwright install ffmpeg" in result.stderr
