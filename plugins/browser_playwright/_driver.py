@@ -47,6 +47,16 @@ class PlaywrightDriver(BrowserDriver):
         running = asyncio._get_running_loop()
         existing = running_sync_host()
         if running is not None and (existing is None or running is not existing.loop):
+            if asyncio.current_task(running) is None:
+                # Marked running with no task of it here: another sync Playwright
+                # (sync_playwright() marks its loop running while it is in use).
+                raise UsageError(
+                    "another sync Playwright is running on this thread (a "
+                    "sync_playwright() of the test's, or a fixture's), and two cannot share "
+                    "a thread. Stop it before asking liveharness for a browser, or use "
+                    "liveharness's: PlaywrightDriver.thread_playwright(); with liveharness's "
+                    "pytest plugin, pytest-playwright's playwright fixture is already that one"
+                )
             raise UsageError(
                 "Playwright's sync API cannot run in a thread whose event loop is running; "
                 "use 'await harness.abrowser()' here"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
+from liveharness import Harness, UsageError
+from liveharness.demo import DemoApp
 from liveharness.plugins.browser_playwright._hosts import SyncHost
 
 
@@ -35,3 +38,28 @@ def test_shared_logic_that_suspends_is_refused_not_left_half_done() -> None:
     with pytest.raises(RuntimeError, match="waited on something of the async API"):
         SyncHost.run(logic())
     assert finished == []
+
+
+@pytest.mark.browser
+def test_beside_another_sync_playwright_the_error_says_so_not_abrowser() -> None:
+    """A sync Playwright of the test's own (pytest-playwright's, before liveharness shared
+    its) marks the thread's loop running: the error names it, rather than suggesting
+    ``await harness.abrowser()`` to a test that is no coroutine."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+
+    def test_body() -> None:  # on a thread of its own: no liveharness host there yet
+        with sync_playwright(), Harness(app=DemoApp(), browser="playwright") as h:
+            try:
+                h.browser()
+            except UsageError as exc:
+                errors.append(str(exc))
+
+    thread = threading.Thread(target=test_body)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    (error,) = errors
+    assert error.startswith("another sync Playwright is running on this thread")
+    assert "abrowser" not in error
