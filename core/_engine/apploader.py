@@ -81,8 +81,9 @@ def load_app_spec(spec: str, *, source: str = "", folder: Path | None = None) ->
         if exc.name is not None and (
             module_name == exc.name or module_name.startswith(exc.name + ".")
         ):
+            looked = f"sys.path, {folder.resolve()} included" if folder is not None else "sys.path"
             raise AppImportError(
-                f"app {spec!r}{where}: no module named {exc.name!r} "
+                f"app {spec!r}{where}: no module named {exc.name!r} on {looked} "
                 "(is the project's folder on sys.path, and the package installed?)",
                 spec=spec,
             ) from exc

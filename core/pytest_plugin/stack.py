@@ -133,9 +133,20 @@ def new_harness(request: pytest.FixtureRequest, options: dict[str, Any]) -> Harn
             from .._facade.harness import Harness
 
             harness = Harness(plugins=plugins, cwd=cwd, **options)
+            _rootdir_importable(request.config, harness.config)
     except LiveHarnessError as exc:
         fail(described(exc))
     return HarnessUse(harness, recorder)
+
+
+def _rootdir_importable(config: pytest.Config, harness_config: Any) -> None:
+    """An app named by a marker or the environment (no file to take a folder from) imports
+    from pytest's rootdir, wherever pytest was started: the harness makes the folder of
+    the file that set ``app`` importable, and for these that is the working directory."""
+    from .._engine.apploader import make_importable
+
+    if isinstance(harness_config.app, str) and harness_config.source_of("app").folder is None:
+        make_importable(config.rootpath)
 
 
 @dataclass

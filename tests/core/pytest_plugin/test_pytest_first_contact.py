@@ -176,3 +176,19 @@ def test_video_without_playwrights_ffmpeg_is_one_clear_error(project: Path, tmp_
     assert result.returncode == 4, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "install it with: python -m playwright install ffmpeg" in result.stderr
+
+
+def test_an_app_named_by_a_marker_imports_from_the_rootdir(project: Path) -> None:
+    """pytest started in ``tests/``: no configuration file sets ``app``, so its folder is
+    pytest's rootdir (that of the ``pyproject.toml``), not the working directory."""
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+    )
+    (project / "tests" / "test_marked.py").write_text(
+        "import httpx, pytest\n\n"
+        "@pytest.mark.liveharness(app='backend.main:app')\n"
+        "def test_home(live_url):\n    assert 'hello' in httpx.get(live_url).text\n"
+    )
+    result = run_pytest(project / "tests", "-p", "no:playwright", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
