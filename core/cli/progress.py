@@ -52,9 +52,12 @@ class StartProgress:
             if harness.config.frontend is not None:
                 say(f"starting the frontend {harness.config.frontend!r}")
         elif new is State.FRONTEND_UP and harness.frontend_url is not None:
+            # A static build skipped by its cache is why a start was quick: said.
+            skipped = getattr(harness.frontend, "build_skipped", None)
+            build = {True: "; build skipped, inputs unchanged", False: "; built"}.get(skipped, "")
             say(
                 f"frontend ready at {harness.frontend_url} "
-                f"({harness.config.frontend}, {_ms(seconds)})"
+                f"({harness.config.frontend}, {_ms(seconds)}{build})"
             )
         with self._changed:
             self._phase_began, self._state = at, new

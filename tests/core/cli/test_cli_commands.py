@@ -315,3 +315,18 @@ def test_no_color_is_honoured(tmp_path: Path) -> None:
     # A pipe is not a terminal: no colour by default.
     plain = liveharness_cli("plugins", cwd=tmp_path)
     assert "\x1b[" not in plain.stdout
+
+
+def test_exec_says_whether_the_static_build_ran_or_was_skipped(tmp_path: Path) -> None:
+    build = (
+        "import pathlib; site = pathlib.Path('dist'); site.mkdir(exist_ok=True); "
+        "(site / 'index.html').write_text('built')"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.liveharness]\napp = "liveharness.demo:app"\nfrontend = "static"\n\n'
+        f"[tool.liveharness.frontends.static]\nbuild_command = [{sys.executable!r}, '-c', {build!r}]\n"
+    )
+    first = liveharness_cli("exec", "--", *child("pass"), cwd=tmp_path)
+    assert re.search(r"frontend ready at \S+ \(static, [\d.]+ ms; built\)", first.stdout), first
+    second = liveharness_cli("exec", "--", *child("pass"), cwd=tmp_path)
+    assert "; build skipped, inputs unchanged)" in second.stdout, second
