@@ -330,3 +330,40 @@ def test_exec_says_whether_the_static_build_ran_or_was_skipped(tmp_path: Path) -
     assert re.search(r"frontend ready at \S+ \(static, [\d.]+ ms; built\)", first.stdout), first
     second = liveharness_cli("exec", "--", *child("pass"), cwd=tmp_path)
     assert "; build skipped, inputs unchanged)" in second.stdout, second
+
+
+def test_frontend_none_serves_the_backend_alone(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.liveharness]\napp = "liveharness.demo:app"\nfrontend = "dev"\n\n'
+        '[tool.liveharness.frontends.dev]\ncommand = ["no-such-dev-server-xyz"]\n'
+    )
+    source = "import os; print('FRONTEND', os.environ.get('LIVEHARNESS_FRONTEND_URL'))"
+    result = liveharness_cli("exec", "--frontend", "none", "--", *child(source), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "FRONTEND None" in result.stdout
+
+
+def test_a_bad_option_value_is_named_as_typed(tmp_path: Path) -> None:
+    result = liveharness_cli("exec", "--port", "99999", "--", *child("pass"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "port = 99999 from --port is above the maximum 65535" in result.stderr
+    assert "argument port=" not in result.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``liveharness config | head -1``: the reader is gone before the output is written."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
+    process = subprocess.Popen(
+        [*CONSOLE_SCRIPT, "config"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # long before the interpreter has started
+    _, stderr = process.communicate(timeout=DEADLINE)
+    assert process.returncode == 128 + 13  # as a command ended by SIGPIPE
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr

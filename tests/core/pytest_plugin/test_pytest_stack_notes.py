@@ -93,3 +93,20 @@ def test_nothing_is_said_when_the_session_shares_one_stack(plugin_project: pytes
     result = plugin_project.runpytest_subprocess(timeout=TIMEOUT)
     result.assert_outcomes(passed=2)
     result.stdout.no_fnmatch_line(HEADING)
+
+
+def test_lh_frontend_none_serves_the_backend_alone(plugin_project: pytest.Pytester) -> None:
+    static_frontend(plugin_project)
+    config = plugin_project.path / "pyproject.toml"
+    config.write_text(
+        config.read_text().replace('app = "app:app"', 'app = "app:app"\nfrontend = "static"')
+    )
+    plugin_project.makepyfile(
+        """
+        def test_backend_alone(live_harness):
+            assert live_harness.frontend_url is None
+            assert live_harness.url == live_harness.backend_url
+        """
+    )
+    result = plugin_project.runpytest_subprocess("--lh-frontend", "none", timeout=TIMEOUT)
+    result.assert_outcomes(passed=1)
