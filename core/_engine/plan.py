@@ -21,7 +21,7 @@ from .._config.config import Config, load_config
 from .._errors import ConfigError
 from .._net.tls import TLSSetup
 from .._plugins.manager import load_plugins
-from ..drivers._registry import DriverInfo, DriverRegistry
+from ..drivers._registry import DriverInfo, DriverRegistry, ServerInfo
 from .browsers import browser_options
 from .frontend import select_frontend
 
@@ -42,7 +42,7 @@ class Plan:
     #: The drivers those plugins registered.
     registry: DriverRegistry
     #: The server driver; ``None`` for a deployment liveharness does not start.
-    server: DriverInfo | None = None
+    server: ServerInfo | None = None
     server_options: dict[str, Any] = field(default_factory=dict)
     #: The frontend driver; ``None`` with no frontend configured.
     frontend: DriverInfo | None = None
@@ -72,6 +72,7 @@ class Plan:
         server_options = config.driver_options(
             "server", config.server, getattr(server.driver_class, "options", ())
         )
+        _check_tls_support(config, server)
         tls = TLSSetup.from_config(config)
         if config.workers > 1 or config.isolation == "process":
             check_worker_app(config, has_source=has_app_source)
@@ -116,6 +117,20 @@ def _load(
     return config, manager, registry
 
 
+def _check_tls_support(config: Config, server: ServerInfo) -> None:
+    # Before TLSSetup: a server that cannot serve TLS is the real reason, not a
+    # missing trustme or certificate file.
+    if config.tls and not server.driver_class.supports_tls:
+        raise ConfigError(
+            f"tls = true from {config.source_of('tls')}, but the server {server.name!r} "
+            f"({server.plugin}) cannot serve TLS; set tls = false, or choose a server "
+            "that can, such as 'uvicorn' or 'hypercorn'",
+            key="tls",
+            value=True,
+            source=str(config.source_of("tls")),
+        )
+
+
 def _check_browser(config: Config, registry: DriverRegistry) -> None:
     # The configured browser driver and its options fail at construction, like every
     # other configuration value, not at the first browser() call.
@@ -141,7 +156,7 @@ def check_worker_app(config: Config, *, has_source: bool) -> None:
     )
 
 
-def worker_server(server: str, *, disabled_plugins: Sequence[str]) -> DriverInfo:
+def worker_server(server: str, *, disabled_plugins: Sequence[str]) -> ServerInfo:
     """In a worker process: the server driver ``server`` of the harness's plan, from the
     same installed plugins, less the same blocked ones.
 

@@ -53,6 +53,10 @@ class ServerDriver(abc.ABC):
     """
 
     options: ClassVar[Sequence[Option]] = ()
+    #: False for a server that cannot serve TLS: ``tls = true`` with it is then a
+    #: :class:`~liveharness.ConfigError` when the harness is constructed, naming the
+    #: server and where ``tls`` was set, before a certificate is made or a port bound.
+    supports_tls: ClassVar[bool] = True
 
     def __init__(self, launch: ServerLaunch) -> None:
         self.launch = launch

@@ -67,9 +67,6 @@ class SubprocessServer(ServerDriver):
 
     #: The server in words, for messages; the class name by default.
     server_name: ClassVar[str] = ""
-    #: False for a server that cannot serve TLS on an inherited socket: ``tls = true``
-    #: then fails the start with a sentence saying so.
-    supports_tls: ClassVar[bool] = True
 
     def __init__(self, launch: ServerLaunch) -> None:
         super().__init__(launch)
@@ -115,6 +112,8 @@ class SubprocessServer(ServerDriver):
                 f"{launch.app!r} is an object. Pass an import string "
                 "(app='package.module:app') or app_source="
             )
+        # The plan refuses this at construction; a driver started without one (its
+        # own tests, the conformance suite) still gets a sentence, not a crash.
         if launch.tls is not None and not self.supports_tls:
             raise self._fail(
                 "cannot serve TLS on the harness's socket (tls = true); set tls = false "

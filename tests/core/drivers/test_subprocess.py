@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -17,12 +18,13 @@ import pytest
 from liveharness import (
     BackendCrashed,
     BackendStartError,
+    ConfigError,
     Harness,
     ShutdownTimeout,
     State,
     hookimpl,
 )
-from liveharness.drivers import SubprocessServer
+from liveharness.drivers import ServerLaunch, SubprocessServer, TLSFiles
 from liveharness.testing import port_refuses
 
 HELLO_SOURCE = """
@@ -228,11 +230,31 @@ def test_an_app_object_is_refused_with_what_to_pass_instead(leaks: None) -> None
     assert port_refuses(h.url)
 
 
-def test_tls_on_a_server_without_it_is_refused_by_name(leaks: None) -> None:
-    h = harness("no-tls", tls=True)
-    with pytest.raises(BackendStartError, match="cannot serve TLS on the harness's socket"):
-        h.start()
-    assert port_refuses(h.url)
+def test_tls_on_a_server_without_it_is_refused_at_construction(leaks: None) -> None:
+    # Before any certificate is made: the server is the reason, not a missing trustme.
+    with pytest.raises(ConfigError, match=r"tls = true from argument.*'no-tls'.*cannot serve TLS"):
+        harness("no-tls", tls=True)
+
+
+@pytest.mark.asyncio
+async def test_tls_on_a_server_without_it_is_refused_when_run_without_a_harness() -> None:
+    # A driver run directly (its own tests, the conformance suite) gets a sentence too,
+    # before any process starts; no file is read, so the paths need not exist.
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        launch = ServerLaunch(
+            app="tests_app:app",
+            app_spec="tests_app:app",
+            sock=sock,
+            url="https://127.0.0.1:1",
+            options={},
+            startup_timeout=5,
+            shutdown_timeout=5,
+            tls=TLSFiles(certfile="cert.pem", keyfile="key.pem", ca_path="ca.pem"),
+        )
+        driver = NoTLS(launch)
+        with pytest.raises(BackendStartError, match="cannot serve TLS on the harness's socket"):
+            await driver.start()
+        assert driver.child is None
 
 
 def test_a_command_that_is_not_there_is_named(leaks: None) -> None:
