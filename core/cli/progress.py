@@ -54,7 +54,13 @@ class StartProgress:
         elif new is State.FRONTEND_UP and harness.frontend_url is not None:
             # A static build skipped by its cache is why a start was quick: said.
             skipped = getattr(harness.frontend, "build_skipped", None)
-            build = {True: "; build skipped, inputs unchanged", False: "; built"}.get(skipped, "")
+            build = (
+                ""
+                if skipped is None
+                else "; build skipped, inputs unchanged"
+                if skipped
+                else "; built"
+            )
             say(
                 f"frontend ready at {harness.frontend_url} "
                 f"({harness.config.frontend}, {_ms(seconds)}{build})"
