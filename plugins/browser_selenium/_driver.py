@@ -29,7 +29,16 @@ from liveharness.drivers import (
     version_of,
 )
 
-from ._reuse import alive, drivers, log_tail, origin, quit_reused_drivers, reset
+from ._reuse import (
+    alive,
+    drivers,
+    liveness,
+    log_tail,
+    mark_quits,
+    origin,
+    quit_reused_drivers,
+    reset,
+)
 
 if TYPE_CHECKING:
     pass
@@ -152,6 +161,17 @@ def _browser_options(launch: BrowserLaunch, binary: Path | None) -> Any:
     return result
 
 
+def _to_an_open_window(driver: Any) -> None:
+    """Switch to the newest window if the test closed the current one (screenshots and
+    the reset need one)."""
+    from selenium.common.exceptions import NoSuchWindowException
+
+    try:
+        driver.current_window_handle  # noqa: B018 - asks whether the window is still there
+    except NoSuchWindowException:
+        driver.switch_to.window(driver.window_handles[-1])
+
+
 class SeleniumSession(BrowserSession):
     """A WebDriver handed to a test; usable from any thread."""
 
@@ -159,6 +179,7 @@ class SeleniumSession(BrowserSession):
         self, driver: Any, *, key: str, reuse: bool, url: str, harness: str, description: str
     ) -> None:
         super().__init__(driver, driver="selenium", owner=Owner())
+        mark_quits(driver)
         self._key = key
         self._reuse = reuse
         first = origin(url)
@@ -180,7 +201,11 @@ class SeleniumSession(BrowserSession):
         from selenium.common.exceptions import WebDriverException
 
         driver = self.native
-        if not alive(driver):
+        state = liveness(driver)
+        if state == "closed":  # the test quit it, or closed its every window
+            drivers.quit(driver)
+            return
+        if state == "gone":
             tail = drivers.log_tail(driver)
             drivers.quit(driver)
             raise BrowserCrashed(
@@ -189,6 +214,7 @@ class SeleniumSession(BrowserSession):
                 output_tail=tail,
             )
         try:
+            _to_an_open_window(driver)
             for path in self.screenshot_requests:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 driver.save_screenshot(str(path))

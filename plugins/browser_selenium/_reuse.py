@@ -18,7 +18,16 @@ from urllib.parse import urlsplit
 
 from liveharness.drivers import Watchdog, strip_ansi
 
-__all__ = ["alive", "drivers", "log_tail", "origin", "quit_reused_drivers", "reset"]
+__all__ = [
+    "alive",
+    "drivers",
+    "liveness",
+    "log_tail",
+    "mark_quits",
+    "origin",
+    "quit_reused_drivers",
+    "reset",
+]
 
 # What chromedriver itself prints when it starts; the browser's own lines follow.
 _BANNER = (
@@ -170,11 +179,49 @@ def reset(driver: Any, origins: set[str]) -> None:
         driver.get("about:blank")
 
 
-def alive(driver: Any) -> bool:
-    from selenium.common.exceptions import WebDriverException
+# Set on a driver once quit() was called, by the test or by liveharness (see :func:`mark_quits`).
+_QUIT = "_liveharness_quit"
 
+
+def mark_quits(driver: Any) -> None:
+    """Remember when ``driver.quit()`` is called, so a driver the test quit itself counts
+    as closed rather than crashed (its local service is gone either way)."""
+    if getattr(driver, _QUIT, None) is not None:
+        return
+    quit_ = driver.quit
+
+    def quit_and_remember() -> None:
+        setattr(driver, _QUIT, True)
+        quit_()
+
+    setattr(driver, _QUIT, False)
+    driver.quit = quit_and_remember
+
+
+def liveness(driver: Any) -> str:
+    """``"alive"``, ``"closed"`` (the test quit it or closed its last window) or ``"gone"``
+    (it crashed or was killed).
+
+    Asks for the window handles, which does not depend on the current window: a script
+    would fail with ``NoSuchWindowException`` once the test closed that window, and a
+    driver already quit answers with urllib3's ``MaxRetryError``, not a WebDriver error.
+    """
+    from selenium.common.exceptions import InvalidSessionIdException
+
+    if getattr(driver, _QUIT, False):
+        return "closed"
     try:
-        driver.execute_script("return 1")
-    except WebDriverException:
-        return False
-    return True
+        handles = driver.window_handles
+    except InvalidSessionIdException as exc:
+        # Closing the last window ends the session with a plain "invalid session id";
+        # a browser that died says it was disconnected.
+        message = str(exc.msg or "").lower()
+        return "gone" if "disconnected" in message or "crash" in message else "closed"
+    except Exception:
+        return "gone"
+    return "alive" if handles else "closed"
+
+
+def alive(driver: Any) -> bool:
+    """Whether ``driver`` can still be used (see :func:`liveness`)."""
+    return liveness(driver) == "alive"

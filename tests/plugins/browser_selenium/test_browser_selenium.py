@@ -204,3 +204,43 @@ def test_selenium_manager_is_never_asked(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(SeleniumManager, "binary_paths", refuse)
     with harness() as h:
         h.browser()
+
+
+def test_a_driver_the_test_already_quit_counts_as_closed() -> None:
+    with harness() as h:
+        driver = h.browser()
+        driver.quit()
+    assert h.state is State.STOPPED
+    assert browser_processes() == []
+
+
+def test_a_driver_whose_current_window_the_test_closed_still_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    class Screenshots:
+        @hookimpl
+        def liveharness_browser_closing(self, session: Any) -> None:
+            session.request_screenshot(tmp_path / "shot.png")
+
+    with harness(plugins=[Screenshots()]) as h:
+        driver = h.browser()
+        first = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.close()  # the current window; the first one stays
+        assert driver.window_handles == [first]
+    assert h.state is State.STOPPED
+    assert (tmp_path / "shot.png").stat().st_size > 0, "the open window was shot"
+    assert browser_processes() == []
+
+
+def test_a_reused_driver_whose_every_window_was_closed_is_replaced() -> None:
+    options = {"selenium": {"reuse": True}}
+    with harness(browsers=options) as h:
+        driver = h.browser()
+        driver.close()  # the only window: the session ends
+    with harness(browsers=options) as h:
+        again = h.browser()
+        assert again is not driver
+        assert again.find_element(By.ID, "hello").is_displayed()
+    quit_reused_drivers()
+    assert browser_processes() == []
