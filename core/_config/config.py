@@ -113,6 +113,9 @@ class Config:
     workers = Key[int]()
     isolation = Key[Literal["thread", "process"]]()
     strict_tasks = Key[bool]()
+    leftover_tasks = Key[Literal["warn", "cancel", "error"]]()
+    owned_tasks = Key[list[str]]()
+    task_grace = Key[float]()
     disable_plugins = Key[list[str]]()
     # The driver tables: driver name -> option -> value, as given (not yet checked).
     servers = Key[dict[str, dict[str, Any]]]()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from .._config.config import Config
+    from .._plugins.view import HarnessView
     from .undo import UndoStack
 
 __all__ = ["SPEC_PATTERN", "AppLoader", "load_app_spec"]
@@ -127,8 +128,10 @@ class AppLoader:
         *,
         source: Callable[..., Any] | str | None = None,
         name: str = "app",
+        harness: HarnessView | None = None,
     ) -> None:
         self.config = config
+        self.harness = harness
         self.plugin_manager = plugin_manager
         self.source = source
         self.name = name
@@ -163,6 +166,7 @@ class AppLoader:
             ),
             spec=spec,
             config=self.config,
+            harness=self.harness,
         )
         if loaded is not None:
             return loaded
