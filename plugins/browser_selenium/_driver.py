@@ -252,11 +252,13 @@ class SeleniumDriver(BrowserDriver):
         )
         if driver is None:
             driver, description = self._start(launch)
+        start = launch.start_url
         try:
-            driver.get(launch.url)
+            if start is not None:  # None: handed over blank, nothing requested
+                driver.get(start)
         except WebDriverException as exc:
             drivers.quit(driver)
-            raise BrowserStartError(f"{description} did not load {launch.url}: {exc.msg}") from exc
+            raise BrowserStartError(f"{description} did not load {start}: {exc.msg}") from exc
         except BaseException:  # interrupted (Ctrl-C) while loading
             drivers.quit(driver)
             raise

@@ -48,7 +48,10 @@ def never(failure: HookFailure) -> BaseException:
 
 def test_the_hooks_result_is_returned() -> None:
     manager, _ = load_plugins(plugins=[Quiet(), Loader()])
-    assert call_hook(manager, "liveharness_load_app", never, spec="x", config=None, harness=None) == "loaded x"
+    assert (
+        call_hook(manager, "liveharness_load_app", never, spec="x", config=None, harness=None)
+        == "loaded x"
+    )
 
 
 def test_the_plugin_that_raised_is_named_though_it_raised_in_a_function_it_called() -> None:

@@ -244,3 +244,30 @@ def test_a_reused_driver_whose_every_window_was_closed_is_replaced() -> None:
         assert again.find_element(By.ID, "hello").is_displayed()
     quit_reused_drivers()
     assert browser_processes() == []
+
+
+def test_a_driver_without_navigation_makes_no_request() -> None:
+    paths: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] != "/favicon.ico":
+            paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"<p>page</p>"})
+
+    options = {"selenium": {"reuse": True}}
+    for _ in range(2):  # a new driver, then a reused one
+        with harness(app=app, browsers=options) as h:
+            driver = h.browser(url=None)
+            assert driver.current_url in ("about:blank", "data:,")
+            assert paths == []
+            driver.get(h.url + "/next")
+            assert paths == ["/next"]
+            paths.clear()
+            assert h.browser(path="/deep").current_url == h.url + "/deep"
+            assert paths == ["/deep"]
+            paths.clear()
+    quit_reused_drivers()
+    assert browser_processes() == []
