@@ -141,8 +141,11 @@ def origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
 
 
-def reset(driver: Any, origins: set[str]) -> None:
-    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage."""
+def reset(driver: Any, origins: set[str], *, every_origin: bool = True) -> None:
+    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage.
+
+    :param every_origin: clear every origin's storage (Chromium), not only ``origins``.
+    """
     from selenium.common.exceptions import WebDriverException
 
     handles = driver.window_handles
@@ -159,13 +162,14 @@ def reset(driver: Any, origins: set[str]) -> None:
         # Leave the page first, so none of its scripts runs on (or talks to a dying backend).
         driver.execute_cdp_cmd("Page.navigate", {"url": "about:blank"})
         driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-        with contextlib.suppress(WebDriverException):
-            # Not documented, but current Chromium clears every origin's data for "*",
-            # also of origins the test left again (tests/plugins guard this); the
-            # origins known for certain are cleared one by one below all the same.
-            driver.execute_cdp_cmd(
-                "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
-            )
+        if every_origin:
+            with contextlib.suppress(WebDriverException):
+                # Not documented, but current Chromium clears every origin's data for "*",
+                # also of origins the test left again (tests/plugins guard this); the
+                # origins known for certain are cleared one by one below all the same.
+                driver.execute_cdp_cmd(
+                    "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
+                )
         for visited in sorted(origins):
             # "all": local and session storage, IndexedDB, cache storage, service workers.
             driver.execute_cdp_cmd(

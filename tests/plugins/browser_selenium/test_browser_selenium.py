@@ -92,9 +92,11 @@ def test_a_reused_driver_is_reset_between_harnesses() -> None:
     assert browser_processes() == []
 
 
-def test_storage_of_the_same_origin_is_cleared_too() -> None:
-    # A later harness on the same port is the same origin: nothing may carry over.
-    options = {"selenium": {"reuse": True}}
+@pytest.mark.parametrize("scope", ["all", "visited"])
+def test_storage_of_the_same_origin_is_cleared_too(scope: str) -> None:
+    # A later harness on the same port is the same origin: nothing may carry over,
+    # also when only the visited origins are cleared.
+    options = {"selenium": {"reuse": True, "reset_storage": scope}}
     with harness(browsers=options) as h:
         h.browser().execute_script(
             "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v')"
@@ -271,3 +273,25 @@ def test_a_driver_without_navigation_makes_no_request() -> None:
             paths.clear()
     quit_reused_drivers()
     assert browser_processes() == []
+
+
+def test_implicit_wait_page_load_timeout_and_prefs() -> None:
+    options = {
+        "selenium": {
+            "implicit_wait": 5,
+            "page_load_timeout": 30,
+            "prefs": {"webkit.webprefs.default_font_size": 23},
+        }
+    }
+    with harness(browsers=options) as h:
+        driver = h.browser()
+        assert driver.timeouts.implicit_wait == 5
+        assert driver.timeouts.page_load == 30
+        size = driver.execute_script("return getComputedStyle(document.body).fontSize")
+        assert size == "23px"
+        # The element appears later; the implicit wait finds it without a wait helper.
+        driver.execute_script(
+            "setTimeout(() => { const p = document.createElement('p'); p.id = 'late';"
+            " document.body.append(p); }, 200)"
+        )
+        assert driver.find_element(By.ID, "late").tag_name == "p"
