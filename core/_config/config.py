@@ -98,6 +98,7 @@ class Config:
     # The core keys, in the order of CORE_OPTIONS. ``app`` is an import string, or the
     # app object itself when it was passed as an argument.
     app = Key[object]()
+    app_dir = Key[str | None]()
     server = Key[str]()
     host = Key[str]()
     port = Key[int]()

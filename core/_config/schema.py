@@ -212,6 +212,15 @@ CORE_OPTIONS: tuple[Option, ...] = (
         nullable=True,
         objects_from_arguments=True,
     ),
+    Option(
+        "app_dir",
+        str,
+        None,
+        "The folder the app is imported and served from (relative to the file that sets "
+        "it): first on sys.path and the process's current directory while the harness "
+        "runs. One per process at a time.",
+        nullable=True,
+    ),
     Option("server", str, "uvicorn", "The server driver that serves the app."),
     Option(
         "host",
