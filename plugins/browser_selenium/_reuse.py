@@ -183,23 +183,33 @@ def reset(driver: Any, origins: set[str], *, every_origin: bool = True) -> None:
         driver.get("about:blank")
 
 
-# Set on a driver once quit() was called, by the test or by liveharness (see :func:`mark_quits`).
-_QUIT = "_liveharness_quit"
+# Set on a driver once the test quit it, or closed its last window (see :func:`mark_quits`).
+_CLOSED = "_liveharness_closed"
 
 
 def mark_quits(driver: Any) -> None:
-    """Remember when ``driver.quit()`` is called, so a driver the test quit itself counts
-    as closed rather than crashed (its local service is gone either way)."""
-    if getattr(driver, _QUIT, None) is not None:
+    """Remember when the test quits ``driver`` or closes its last window, so such a driver
+    counts as closed rather than crashed: the session is gone either way, and a browser
+    that died answers the same "invalid session id" once a command has found it dead."""
+    if getattr(driver, _CLOSED, None) is not None:
         return
     quit_ = driver.quit
 
     def quit_and_remember() -> None:
-        setattr(driver, _QUIT, True)
+        setattr(driver, _CLOSED, True)
         quit_()
 
-    setattr(driver, _QUIT, False)
+    def close_and_remember() -> None:
+        from selenium.webdriver.remote.command import Command
+
+        # What WebDriver.close() does, keeping the answer: the windows still open.
+        answer = driver.execute(Command.CLOSE)
+        if not (answer or {}).get("value"):
+            setattr(driver, _CLOSED, True)
+
+    setattr(driver, _CLOSED, False)
     driver.quit = quit_and_remember
+    driver.close = close_and_remember
 
 
 def liveness(driver: Any) -> str:
@@ -210,18 +220,11 @@ def liveness(driver: Any) -> str:
     would fail with ``NoSuchWindowException`` once the test closed that window, and a
     driver already quit answers with urllib3's ``MaxRetryError``, not a WebDriver error.
     """
-    from selenium.common.exceptions import InvalidSessionIdException
-
-    if getattr(driver, _QUIT, False):
+    if getattr(driver, _CLOSED, False):
         return "closed"
     try:
         handles = driver.window_handles
-    except InvalidSessionIdException as exc:
-        # Closing the last window ends the session with a plain "invalid session id";
-        # a browser that died says it was disconnected.
-        message = str(exc.msg or "").lower()
-        return "gone" if "disconnected" in message or "crash" in message else "closed"
-    except Exception:
+    except Exception:  # a WebDriver error, or no driver to connect to at all
         return "gone"
     return "alive" if handles else "closed"
 
