@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, cast
 
 from .._errors import BackendStartError, FrontendStartError, ShutdownError, StartupTimeout
 from .._plugins.calls import acall_hook
+from .._runtime.loopthread import run_in_thread
 from .._runtime.states import State
 from .frontendfiles import write_frontend_files
+from .serving import bounded
 
 if TYPE_CHECKING:
     import pluggy
@@ -80,7 +82,8 @@ async def _frontend_starting(
     seconds = launch.startup_timeout
 
     async def moment() -> None:
-        await asyncio.to_thread(write_frontend_files, launch)
+        if launch.options.get("files"):
+            await run_in_thread(partial(write_frontend_files, launch), name="liveharness-files")
         await acall_hook(
             manager,
             "liveharness_frontend_starting",
@@ -92,8 +95,8 @@ async def _frontend_starting(
         )
 
     try:
-        await asyncio.wait_for(moment(), seconds)
-    except asyncio.TimeoutError:
+        await bounded(moment(), seconds)
+    except (TimeoutError, asyncio.TimeoutError):
         raise StartupTimeout(
             f"writing the frontend's files and liveharness_frontend_starting did not "
             f"finish within startup_timeout = {seconds:g} s",

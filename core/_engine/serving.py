@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import fnmatch
+import sys
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StopByApp",
+    "bounded",
     "bounded_moment",
     "owned",
     "report_leftovers",
@@ -108,6 +110,20 @@ class StopByApp:
             failures.append(exc)
 
 
+async def bounded(awaitable: Awaitable[None], seconds: float) -> None:
+    """Await ``awaitable`` in this task for at most ``seconds``.
+
+    :raises TimeoutError: (``asyncio.TimeoutError`` before 3.11) it did not finish in time.
+    """
+    if sys.version_info >= (3, 11):
+        # Not wait_for: on 3.11 it loses a cancellation (Ctrl-C) that arrives as the
+        # awaited call finishes, and it adds a task per call.
+        async with asyncio.timeout(seconds):
+            await awaitable
+    else:  # pragma: no cover - Python 3.10
+        await asyncio.wait_for(awaitable, seconds)
+
+
 async def bounded_moment(
     call: Callable[[], Awaitable[None]] | None, hook: str, config: Config, *, stopping: bool
 ) -> None:
@@ -120,8 +136,8 @@ async def bounded_moment(
     key = "shutdown_timeout" if stopping else "startup_timeout"
     seconds: float = config[key]
     try:
-        await asyncio.wait_for(call(), seconds)
-    except asyncio.TimeoutError:
+        await bounded(call(), seconds)
+    except (TimeoutError, asyncio.TimeoutError):
         message = (
             f"{hook} did not return within {key} = {seconds:g} s (from {config.source_of(key)})"
         )

@@ -10,7 +10,7 @@ line when there is nobody to raise to.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -19,6 +19,7 @@ from typing import Any
 
 import pluggy
 
+from .._runtime.loopthread import run_in_thread
 from .._runtime.output import traceback_tail
 
 __all__ = ["HookFailure", "acall_hook", "call_hook", "plugin_of_traceback"]
@@ -97,12 +98,15 @@ async def acall_hook(
     and the first that raises ends the call through ``failed`` (as :func:`call_hook`).
     """
     for impl in reversed(getattr(manager.hook, hook).get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            continue  # a wrapper of a notification has nothing to wrap here
         arguments = {name: kwargs[name] for name in impl.argnames}
         try:
             if inspect.iscoroutinefunction(impl.function):
                 await impl.function(**arguments)
             else:
-                result = await asyncio.to_thread(impl.function, **arguments)
+                call = functools.partial(impl.function, **arguments)
+                result = await run_in_thread(call, name=f"liveharness-{hook}")
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:
