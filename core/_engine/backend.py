@@ -25,6 +25,7 @@ from .._errors import (
     LifecycleError,
     ShutdownError,
     StartupTimeout,
+    UsageError,
 )
 from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
 from .._runtime import logcapture
@@ -232,7 +233,13 @@ class Backend:
         return self._crash is not None
 
     def check_serving(self, call: str) -> None:
-        """:raises BackendCrashed: the server crashed; ``call`` needs it."""
+        """:raises BackendCrashed: the server crashed; ``call`` needs it.
+        :raises UsageError: the app stopped it (:func:`~.serving.request_stop`)."""
+        if self.stop_by_app.requested:
+            raise UsageError(
+                f"{call} needs the backend, which the app stopped with "
+                "liveharness.request_stop(); stop the harness"
+            )
         if self._crash is not None:
             error = self.crash_error()
             error.add_note(

@@ -188,6 +188,9 @@ def test_a_stop_the_app_asks_for_is_a_normal_stop() -> None:
         else:
             pytest.fail("the server the app stopped still answers")
     assert h.state is State.READY
+    with pytest.raises(UsageError, match=r"restart_backend\(\) needs the backend, which the app"):
+        h.restart_backend()
+    assert h.state is State.READY
     h.stop()  # nothing raised: no BackendCrashed
     assert h.state is State.STOPPED
     assert plugin.app is not None
