@@ -6,6 +6,7 @@ The public API is what this module exports; everything else may change.
 from __future__ import annotations
 
 from ._config.config import Config, Option, Source
+from ._engine.serving import request_stop
 from ._errors import (
     AppAttributeError,
     AppFactoryError,
@@ -122,6 +123,7 @@ __all__ = [
     "expect",
     "hookimpl",
     "hookspec",
+    "request_stop",
     "wait_for_text",
     "wait_for_value",
 ]

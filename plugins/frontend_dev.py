@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -99,9 +100,12 @@ class DevFrontend(CommandFrontend):
         Option(
             "probe_timeout",
             float,
-            5.0,
-            "Seconds the URL may take to answer once printed (requests retried with a bounded backoff).",
+            None,
+            "Seconds the URL may take to answer once printed (requests retried with a bounded "
+            "backoff); none: what is left of startup_timeout (a framework's first compile "
+            "may take many seconds).",
             minimum=0.001,
+            nullable=True,
         ),
     )
 
@@ -152,6 +156,7 @@ class DevFrontend(CommandFrontend):
 
     async def start(self) -> str:
         opts = self.launch.options
+        began = time.monotonic()
         self.check_cwd()
         self.process = self.spawn(
             self.rendered("command"),
@@ -163,22 +168,35 @@ class DevFrontend(CommandFrontend):
         url = self.printed_url
         assert url is not None
         probe_url = url + "/" + opts["probe_path"].lstrip("/")
+        probe_timeout, limit = self._probe_timeout(began)
         result = await self._unless_exited(
-            probe_until_ok(probe_url, timeout=opts["probe_timeout"]),
+            probe_until_ok(probe_url, timeout=probe_timeout),
             f"after printing its URL {url}",
         )
         if not result.ok:
             said = f"; the last answer began: {result.body!r}" if result.body else ""
             raise FrontendStartError(
                 f"the dev server printed its URL {url}, but GET {probe_url} got "
-                f"{result.describe()} within probe_timeout = {opts['probe_timeout']:g} s "
-                f"({self.launch.describe('probe_timeout')}){said}",
+                f"{result.describe()} within {limit}{said}",
                 phase="FRONTEND_UP",
                 component="frontend",
                 output_tail=self.output.tail(),
             )
         self.watch_while_ready(self.process, what="the dev server", option="command", url=url)
         return url
+
+    def _probe_timeout(self, began: float) -> tuple[float, str]:
+        """How long the probe may take, and that limit in words for its error."""
+        configured = self.launch.options["probe_timeout"]
+        if configured is not None:
+            return configured, (
+                f"probe_timeout = {configured:g} s ({self.launch.describe('probe_timeout')})"
+            )
+        # What is left of startup_timeout, less a margin so that the probe's own error
+        # (with the last answer) is raised rather than the harness's bare timeout.
+        left = self.startup_timeout - (time.monotonic() - began)
+        seconds = max(left - min(0.5, left / 10), 0.001)
+        return seconds, f"the {seconds:.3g} s left of startup_timeout"
 
     async def _unless_exited(self, awaitable: Awaitable[T], when: str) -> T:
         """Await ``awaitable``, but raise at once if the dev server exits meanwhile."""

@@ -78,6 +78,36 @@ class StaticFrontend(CommandFrontend):
             "Answer a missing path without a file extension (a client-side route) with index.html and status 200.",
         ),
         Option(
+            "fallback_file",
+            str,
+            "index.html",
+            "The page spa_fallback serves, in output_dir (Reflex: '__spa-fallback.html').",
+        ),
+        Option(
+            "base_path",
+            str,
+            "",
+            "The path the site is served under, e.g. '/app' for a build with that base; "
+            "harness.url then ends with it.",
+        ),
+        Option(
+            "precompressed",
+            bool,
+            False,
+            "Serve 'name.br' or 'name.gz' next to a file, with Content-Encoding, to a "
+            "browser that accepts it, as a production server would.",
+        ),
+        Option(
+            "runtime_files",
+            dict,
+            {},
+            "Files served from memory over the build's, path in output_dir -> template, "
+            "e.g. {'env.json' = '{{\"API\": \"{backend_url}\"}}'}: a build that reads its "
+            "backend's address at run time is then the same for every harness, so the "
+            "build cache hits.",
+            templated=True,
+        ),
+        Option(
             "not_found_page",
             str,
             None,
@@ -139,6 +169,10 @@ class StaticFrontend(CommandFrontend):
             self.output_dir,
             spa_fallback=opts["spa_fallback"],
             not_found_page=opts["not_found_page"],
+            fallback=opts["fallback_file"],
+            base_path=opts["base_path"],
+            precompressed=opts["precompressed"],
+            overlays={name: text.encode() for name, text in self.rendered("runtime_files").items()},
         )
         # Served before the build: a busy port fails at once, not after a build of
         # minutes. Nobody has the URL until start() returns it, after the build.
@@ -146,7 +180,7 @@ class StaticFrontend(CommandFrontend):
         if opts["build_command"]:
             await self._build()
         self._check_output()
-        return self._server.launch.url
+        return self._server.launch.url + app.base_path
 
     def _stamp(self) -> BuildStamp:
         # One record per output folder, so two configurations building different
@@ -227,10 +261,10 @@ class StaticFrontend(CommandFrontend):
                 f"the output folder {str(folder)!r} does not exist ({describe('output_dir')}); "
                 "set build_command to build it"
             )
-        elif opts["spa_fallback"] and not (folder / "index.html").is_file():
+        elif opts["spa_fallback"] and not (folder / opts["fallback_file"]).is_file():
             problem = (
-                f"the output folder {str(folder)!r} has no index.html, which spa_fallback "
-                f"serves for client-side routes ({describe('spa_fallback')})"
+                f"the output folder {str(folder)!r} has no {opts['fallback_file']}, which "
+                f"spa_fallback serves for client-side routes ({describe('fallback_file')})"
             )
         elif opts["not_found_page"] and not (folder / opts["not_found_page"]).is_file():
             problem = (

@@ -98,6 +98,7 @@ class Config:
     # The core keys, in the order of CORE_OPTIONS. ``app`` is an import string, or the
     # app object itself when it was passed as an argument.
     app = Key[object]()
+    app_dir = Key[str | None]()
     server = Key[str]()
     host = Key[str]()
     port = Key[int]()
@@ -114,6 +115,9 @@ class Config:
     workers = Key[int]()
     isolation = Key[Literal["thread", "process"]]()
     strict_tasks = Key[bool]()
+    leftover_tasks = Key[Literal["warn", "cancel", "error"]]()
+    owned_tasks = Key[list[str]]()
+    task_grace = Key[float]()
     disable_plugins = Key[list[str]]()
     # The driver tables: driver name -> option -> value, as given (not yet checked).
     servers = Key[dict[str, dict[str, Any]]]()

@@ -212,6 +212,15 @@ CORE_OPTIONS: tuple[Option, ...] = (
         nullable=True,
         objects_from_arguments=True,
     ),
+    Option(
+        "app_dir",
+        str,
+        None,
+        "The folder the app is imported and served from (relative to the file that sets "
+        "it): first on sys.path and the process's current directory while the harness "
+        "runs. One per process at a time.",
+        nullable=True,
+    ),
     Option("server", str, "uvicorn", "The server driver that serves the app."),
     Option(
         "host",
@@ -305,6 +314,31 @@ CORE_OPTIONS: tuple[Option, ...] = (
         False,
         "Tasks the app leaves running after its lifespan shutdown fail the stop "
         "instead of raising a LeftoverTasksWarning.",
+    ),
+    Option(
+        "leftover_tasks",
+        str,
+        "warn",
+        "What happens to tasks the app leaves running after its lifespan shutdown (past "
+        "task_grace): 'warn' cancels them with a LeftoverTasksWarning, 'cancel' cancels them "
+        "quietly, 'error' fails the stop. strict_tasks = true means 'error'.",
+        choices=("warn", "cancel", "error"),
+    ),
+    Option(
+        "owned_tasks",
+        list,
+        [],
+        "Name patterns (fnmatch, e.g. 'socketio-*', '*Outbox.loop') of tasks a framework "
+        "expects the loop's end to cancel: matched against the task's name and its "
+        "coroutine's qualified name, they are cancelled at once and quietly at shutdown.",
+    ),
+    Option(
+        "task_grace",
+        float,
+        0.1,
+        "Seconds the app's leftover tasks get to finish on their own after its lifespan "
+        "shutdown before they are cancelled; 0 cancels them at once.",
+        minimum=0.0,
     ),
     Option(
         "disable_plugins",

@@ -24,12 +24,14 @@ from .._errors import (
     ConfigError,
 )
 from .._plugins.calls import call_hook
+from .appdir import claim_app_dir
 from .inline import write_app_source
 
 if TYPE_CHECKING:
     import pluggy
 
     from .._config.config import Config
+    from .._plugins.view import HarnessView
     from .undo import UndoStack
 
 __all__ = ["SPEC_PATTERN", "AppLoader", "load_app_spec", "make_importable"]
@@ -155,15 +157,29 @@ class AppLoader:
         *,
         source: Callable[..., Any] | str | None = None,
         name: str = "app",
+        harness: HarnessView | None = None,
     ) -> None:
         self.config = config
+        self.harness = harness
         self.plugin_manager = plugin_manager
         self.source = source
         self.name = name
         self._undo = undo
 
     def spec(self) -> Any:
-        """The app specification: configured, or an inline source written as a module."""
+        """The app specification: configured, or an inline source written as a module.
+
+        Called once, before the app is imported: ``app_dir`` is claimed here (and given
+        back by ``undo``).
+        """
+        if self.config.app_dir is not None:
+            folder = self.config.folder_of("app_dir") / self.config.app_dir
+            name = getattr(self.harness, "name", "a harness")
+            release = claim_app_dir(
+                folder, harness=name, source=str(self.config.source_of("app_dir"))
+            )
+            # The app stops (lifespan shutdown, teardown) in its folder too.
+            self._undo.push_call("app directory", release, last=True)
         if self.source is not None:
             inline = write_app_source(self.source, self.name)
             self._undo.push_call("app source", inline.cleanup)
@@ -191,6 +207,7 @@ class AppLoader:
             ),
             spec=spec,
             config=self.config,
+            harness=self.harness,
         )
         if loaded is not None:
             return loaded

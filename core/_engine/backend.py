@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import os
 import socket
 import sys
 import traceback
-import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import (
     AppLoadError,
     BackendCrashed,
     BackendStartError,
-    LeftoverTasksWarning,
     LifecycleError,
     ShutdownError,
     StartupTimeout,
+    UsageError,
 )
 from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
 from .._runtime import logcapture
@@ -35,6 +33,7 @@ from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
 from ..drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
+from .serving import StopByApp, bounded_moment, owned, report_leftovers, serving
 
 if TYPE_CHECKING:
     from .._config.config import Config
@@ -43,16 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["Backend"]
 
 logger = logging.getLogger("liveharness")
-
-# How long tasks the app left running after its lifespan shutdown get to finish on
-# their own before they are cancelled and reported.
-LEFTOVER_TASK_GRACE = 0.1
-
-# Set while a server driver starts: every task created from then on inside the server
-# (its own, the app's lifespan, request handlers, what those spawn) inherits it.
-_serving: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
-    "liveharness_backend", default=None
-)
 
 
 class Backend:
@@ -88,6 +77,11 @@ class Backend:
         self._capture: contextlib.ExitStack | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._previous_factory: Any = None
+        #: Awaited before each server starts serving / is stopped (the framework hooks).
+        self.before_serving: Callable[[], Awaitable[None]] | None = None
+        self.before_shutdown: Callable[[], Awaitable[None]] | None = None
+        #: The stop the app asked for with :func:`~.serving.request_stop`.
+        self.stop_by_app = StopByApp(self)
 
     # ------------------------------------------------------------------ start
 
@@ -121,6 +115,16 @@ class Backend:
             # Worker processes import the app themselves; the test process does not.
             self.app = spec if self.in_workers else self._load(spec)
         self._watch_tasks()
+        token = serving.set(self)
+        try:
+            await bounded_moment(
+                self.before_serving,
+                "liveharness_backend_starting",
+                self.config,
+                stopping=False,
+            )
+        finally:
+            serving.reset(token)
         launch = ServerLaunch(
             app=self.app,
             app_spec=self.app_spec,
@@ -157,7 +161,7 @@ class Backend:
             raise
         self.driver = driver
         name = self.server_info.name
-        token = _serving.set(self)
+        token = serving.set(self)
         try:
             await start_within(
                 driver.start(),
@@ -179,7 +183,7 @@ class Backend:
                 exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
             raise
         finally:
-            _serving.reset(token)
+            serving.reset(token)
         driver.on_crash = self._crashed
         if driver.crash is not None:  # reported between start() returning and now
             self._crashed(driver.crash)
@@ -232,7 +236,13 @@ class Backend:
         return self._crash is not None
 
     def check_serving(self, call: str) -> None:
-        """:raises BackendCrashed: the server crashed; ``call`` needs it."""
+        """:raises BackendCrashed: the server crashed; ``call`` needs it.
+        :raises UsageError: the app stopped it (:func:`~.serving.request_stop`)."""
+        if self.stop_by_app.requested:
+            raise UsageError(
+                f"{call} needs the backend, which the app stopped with "
+                "liveharness.request_stop(); stop the harness"
+            )
         if self._crash is not None:
             error = self.crash_error()
             error.add_note(
@@ -244,11 +254,19 @@ class Backend:
 
     async def stop_server(self) -> None:
         """Stop the running server driver (not the socket); then deal with tasks it left."""
+        failures: list[BaseException] = []
+        await self.stop_by_app.wait(failures)
+        if self.driver is not None and self._crash is None:
+            try:
+                await bounded_moment(
+                    self.before_shutdown, "liveharness_backend_stopping", self.config, stopping=True
+                )
+            except LifecycleError as exc:  # kept; the server stops all the same
+                failures.append(exc)
         driver, self.driver = self.driver, None
         if driver is not None:
             self.last_driver = driver
             driver.on_crash = None
-        failures: list[BaseException] = []
         crash = self._crash
         found_at_stop: BaseException | None = None
         if driver is not None:
@@ -271,22 +289,19 @@ class Backend:
             error = self.crash_error()
             error.__cause__ = found_at_stop
             failures.insert(0, error)
-        leftovers = await self._settle_leftover_tasks()
-        if leftovers:
-            message = (
-                f"the app left {len(leftovers)} task(s) running after its lifespan shutdown; "
-                f"cancelled after {LEFTOVER_TASK_GRACE:g} s: " + "; ".join(leftovers)
-            )
-            if self.config.strict_tasks:
-                failures.append(ShutdownError(message, component="backend"))
-            else:
-                warnings.warn(message, LeftoverTasksWarning, stacklevel=2)
+        report_leftovers(await self._settle_leftover_tasks(), self.config, failures)
         if len(failures) == 1:
             raise failures[0]
         if failures:
             raise ShutdownError(
                 "stopping the backend failed", failures=failures, component="backend"
             )
+
+    def request_stop(self) -> None:
+        """Stop the server soon, as a normal stop (see :func:`~.serving.request_stop`)."""
+        if self.driver is not None and self.loop is not None:
+            self.driver.on_crash = None  # the server ending now is what was asked for
+            self.stop_by_app.begin(self.loop)
 
     def close_socket(self) -> None:
         if self.sock is not None:
@@ -320,7 +335,7 @@ class Backend:
                 task = previous(loop, coro, **kwargs)
             else:
                 task = asyncio.Task(coro, loop=loop, **kwargs)
-            owner = _serving.get()
+            owner = serving.get()
             if owner is not None:
                 owner._tasks.add(task)
                 task.add_done_callback(owner._tasks.discard)
@@ -342,12 +357,20 @@ class Backend:
         pending = {task for task in self._tasks if not task.done() and task is not current}
         if not pending:
             return []
-        _, still = await asyncio.wait(pending, timeout=LEFTOVER_TASK_GRACE)
+        # A framework's own tasks (socket.io, timers) expect the loop's end to cancel
+        # them: they get no grace and are not reported.
+        framework = {task for task in pending if owned(task, self.config.owned_tasks)}
+        for task in framework:
+            task.cancel()
+        still = pending - framework
+        grace = self.config.task_grace
+        if still and grace > 0:
+            _, still = await asyncio.wait(still, timeout=grace)
         described = [_describe(task) for task in still]
         for task in still:
             task.cancel()
-        if still:
-            await asyncio.wait(still, timeout=self.config.shutdown_timeout)
+        if still or framework:
+            await asyncio.wait(still | framework, timeout=self.config.shutdown_timeout)
         return sorted(described)
 
 

@@ -8,17 +8,14 @@ A browser belongs to the thread or event loop that asked for it (see
 from __future__ import annotations
 
 import asyncio
-import difflib
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._config.config import Source
 from .._errors import (
     LifecycleError,
     PluginError,
     ShutdownError,
-    UnknownConfigKey,
     UsageError,
 )
 from .._net.sockets import reserve_free_port, server_url
@@ -26,6 +23,7 @@ from .._plugins.calls import HookFailure, call_hook
 from .._runtime.loopthread import CallerThread, run_in_thread
 from .._runtime.states import State
 from ..drivers import BrowserDriver, BrowserLaunch, BrowserSession, FrontendDriver
+from .browseroptions import browser_options, start_from_overrides
 
 if TYPE_CHECKING:
     import pluggy
@@ -135,6 +133,7 @@ class HarnessBrowsers:
                 "'playwright' or 'selenium' in [tool.liveharness], LIVEHARNESS_BROWSER, "
                 f"Harness(browser=...), or call {call}(driver='playwright')"
             )
+        navigate, path = start_from_overrides(overrides, call)
         headed = overrides.pop("headed", None)
         options, sources = browser_options(
             config, self._harness.registry, name, overrides, call=call
@@ -152,6 +151,8 @@ class HarnessBrowsers:
             harness=self._harness.name,
             driver=name,
             url=self._harness.url,
+            navigate=navigate,
+            path=path,
             options=options,
             sources=sources,
             headed=headed,
@@ -347,44 +348,3 @@ class HarnessBrowsers:
                 "thread, or close the browser there with harness.close_browser(page)",
                 component="browser",
             )
-
-
-def browser_options(
-    config: Config,
-    registry: DriverRegistry,
-    name: str,
-    overrides: Mapping[str, Any],
-    *,
-    call: str = "browser",
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The options of browser driver ``name``: its configuration, then ``overrides``
-    (the keyword arguments of a ``browser()`` call), checked; and where each came from.
-
-    :raises UnknownDriver, DriverUnavailable: no usable driver ``name``.
-    :raises ConfigError: a bad option.
-    """
-    source = str(config.source_of("browser")) if name == config.browser else f"{call}()"
-    info = registry.get("browser", name, source=source)
-    schema = {option.name: option for option in getattr(info.driver_class, "options", ())}
-    options = config.driver_options("browser", name, schema.values())
-    given = config["browsers"].get(name, {})
-    sources = {
-        key: str(config.source_of(f"browsers.{name}.{key}")) if key in given else "the default"
-        for key in options
-    }
-    for key, value in overrides.items():
-        option = schema.get(key)
-        where = Source("argument", f"argument {call}({key}=)")
-        if option is None:
-            known = sorted([*schema, "driver", "headed"])
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UnknownConfigKey(
-                f"{call}() got an unknown option {key!r} for the {name} driver{hint}\n"
-                f"  known options: {', '.join(known)}",
-                key=key,
-                source=str(where),
-            )
-        options[key] = option.check(value, key=key, source=where)
-        sources[key] = str(where)
-    return options, sources

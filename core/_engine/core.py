@@ -35,6 +35,7 @@ from .apploader import AppLoader
 from .backend import Backend
 from .browsers import HarnessBrowsers
 from .frontend import Frontend
+from .moments import connect_moments
 from .plan import Plan
 from .undo import UndoStack, raise_stop_failures
 
@@ -99,6 +100,7 @@ class HarnessCore:
             server_options=plan.server_options,
             harness_name=self.name,
         )
+        connect_moments(self, self.plugin_manager, self._app, self._backend, self._frontend)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None

@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +85,8 @@ class Frontend:
         self.driver: FrontendDriver | None = None
         #: Its base URL, once it answers.
         self.url: str | None = None
+        #: Awaited with the launch before the driver is created (files, the framework hook).
+        self.before_start: Callable[[FrontendLaunch], Awaitable[None]] | None = None
 
     async def start(self, backend_url: str, undo: UndoStack) -> None:
         """Start the frontend against the backend at ``backend_url``; return once it answers.
@@ -107,6 +109,8 @@ class Frontend:
             serve=self._serve,
             harness_name=self.harness_name,
         )
+        if self.before_start is not None:
+            await self.before_start(launch)
         driver: FrontendDriver = info.driver_class(launch)
         self.driver = driver
         undo.push("frontend", driver.stop)

@@ -22,7 +22,7 @@ from .._errors import ConfigError
 from .._net.tls import TLSSetup
 from .._plugins.manager import load_plugins
 from ..drivers._registry import DriverInfo, DriverRegistry, ServerInfo
-from .browsers import browser_options
+from .browseroptions import browser_options
 from .frontend import select_frontend
 
 __all__ = ["Plan", "check_worker_app", "worker_server"]

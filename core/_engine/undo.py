@@ -20,13 +20,22 @@ class UndoStack:
         """Add the coroutine function that stops ``component``."""
         self._steps.append((component, step))
 
-    def push_call(self, component: str, function: Callable[[], None]) -> None:
-        """Add a plain function that stops ``component``."""
+    def push_call(
+        self, component: str, function: Callable[[], None], *, last: bool = False
+    ) -> None:
+        """Add a plain function that stops ``component``.
+
+        :param last: run it after every other step, pushed before or after (something
+            the whole stop relies on, like the current directory).
+        """
 
         async def run() -> None:
             function()
 
-        self._steps.append((component, run))
+        if last:
+            self._steps.insert(0, (component, run))
+        else:
+            self._steps.append((component, run))
 
     async def run(self) -> list[BaseException]:
         """Run every step, newest first; return what failed (each a ``LifecycleError``,

@@ -137,7 +137,10 @@ class Harness(HarnessCore):
         before its frontend and backend.
 
         :param overrides: ``driver="selenium"`` picks another driver for this call,
-            ``headed=True`` shows the window, and any option of the driver
+            ``headed=True`` shows the window, ``path="/admin"`` opens that page of
+            :attr:`url` and ``url="https://..."`` another page, while ``url=None`` hands
+            the browser over without loading anything (``about:blank``: the test's first
+            ``goto``/``get`` is then the app's first request); any option of the driver
             (``locale="de-DE"``, ``args=[...]``, ...) overrides its configuration.
         :raises UsageError: the harness is not READY, no driver is configured, or this
             thread runs the harness's event loop (use :meth:`abrowser` there).

@@ -14,7 +14,7 @@ to at most 100 ms between checks, always bounded by the timeout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from .._errors import WaitTimeout
@@ -92,7 +92,7 @@ def _reader(target: Any, read: Callable[[Any], str]) -> Callable[[], str]:
 def wait_for_text(
     target: Any,
     *,
-    not_equal: str | None = "",
+    not_equal: str | Sequence[str] | None = "",
     equal: str | None = None,
     contains: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -101,8 +101,8 @@ def wait_for_text(
 
     :param target: a Selenium ``WebElement`` (anything with ``.text``), or a callable
         returning one, or returning the text itself.
-    :param not_equal: wait until the text differs from this (default: until it is not
-        empty); ``None`` for no such condition.
+    :param not_equal: wait until the text differs from this, or from each of several
+        (default: until it is not empty); ``None`` for no such condition.
     :param equal: wait until the text is exactly this.
     :param contains: wait until the text contains this.
     :raises WaitTimeout: the text did not get there in time; says what it was last.
@@ -113,12 +113,16 @@ def wait_for_text(
 def wait_for_value(
     target: Any,
     *,
-    not_equal: str | None = "",
+    not_equal: str | Sequence[str] | None = "",
     equal: str | None = None,
     contains: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    """Wait until an input's ``value`` changes, and return the new value; as :func:`wait_for_text`."""
+    """Wait until an input's ``value`` changes, and return the new value; as :func:`wait_for_text`.
+
+    ``not_equal`` may be several values (``not_equal=("", "0")``): wait until it is
+    none of them, as ``AppHarness.poll_for_value(exp_not_equal=...)`` does.
+    """
     return _wait_for_string(target, _value_of, "value", not_equal, equal, contains, timeout)
 
 
@@ -137,7 +141,7 @@ def _wait_for_string(
     target: Any,
     read: Callable[[Any], str],
     what: str,
-    not_equal: str | None,
+    not_equal: str | Sequence[str] | None,
     equal: str | None,
     contains: str | None,
     timeout: float,
@@ -147,8 +151,9 @@ def _wait_for_string(
         conditions.append(f"== {equal!r}")
     if contains is not None:
         conditions.append(f"containing {contains!r}")
-    if not_equal is not None and equal is None:
-        conditions.append(f"!= {not_equal!r}")
+    unwanted = (not_equal,) if isinstance(not_equal, str) else tuple(not_equal or ())
+    if unwanted and equal is None:
+        conditions.append(" and ".join(f"!= {value!r}" for value in unwanted))
     current = _reader(target, read)
     last: list[str] = []
 
@@ -159,7 +164,7 @@ def _wait_for_string(
             return None
         if contains is not None and contains not in text:
             return None
-        if not_equal is not None and equal is None and text == not_equal:
+        if equal is None and text in unwanted:
             return None
         # A 1-tuple is truthy even when the text is empty.
         return (text,)

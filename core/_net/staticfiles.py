@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +77,34 @@ class StaticFiles:
       404 and never falls back.
 
     :param root: the folder to serve; resolved once, so a symlinked root is fine.
+    :param fallback: the file (under ``root``) the single-page-app fallback serves.
+    :param base_path: the prefix the site is served under (``"/app"``): a request
+        outside it is a 404, and the prefix is removed before a file is looked up.
+    :param precompressed: serve ``name.br`` or ``name.gz`` beside a file, with its
+        ``Content-Encoding``, to a client that accepts it.
+    :param overlays: files served from memory instead of (or besides) the build's,
+        by their path under ``root`` (``{"env.json": b"..."}``): values known only at
+        run time, without writing into the build.
     """
 
     def __init__(
-        self, root: str | Path, *, spa_fallback: bool = True, not_found_page: str | None = None
+        self,
+        root: str | Path,
+        *,
+        spa_fallback: bool = True,
+        not_found_page: str | None = None,
+        fallback: str = "index.html",
+        base_path: str = "",
+        precompressed: bool = False,
+        overlays: Mapping[str, bytes] | None = None,
     ) -> None:
         self.root = os.path.realpath(root)
         self.spa_fallback = spa_fallback
         self.not_found_page = not_found_page
+        self.fallback = fallback.lstrip("/")
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self.precompressed = precompressed
+        self.overlays = {"/" + name.lstrip("/"): body for name, body in (overlays or {}).items()}
 
     def resolve(self, path: str) -> tuple[str | None, bool]:
         """The file to serve for a request ``path``, and whether the path is confined.
@@ -140,17 +160,44 @@ class StaticFiles:
             return
         head = method == "HEAD"
         path: str = scope.get("path", "/")
+        if self.base_path:
+            if path != self.base_path and not path.startswith(self.base_path + "/"):
+                await self._not_found(send, head)
+                return
+            path = path[len(self.base_path) :] or "/"
+        overlay = self.overlays.get(path)
+        if overlay is not None:
+            await _respond(send, 200, content_type(path), overlay, head=head, extra=_NO_CACHE)
+            return
         found, confined = self.resolve(path)
         if found is not None:
-            await _send_file(send, found, 200, head)
+            await _send_file(send, found, 200, head, self._variant(found, scope))
             return
         last = path.rstrip("/").rsplit("/", 1)[-1]
         if confined and self.spa_fallback and not os.path.splitext(last)[1]:
-            index, _ = self.resolve("/index.html")
+            index, _ = self.resolve("/" + self.fallback)
             if index is not None:
-                await _send_file(send, index, 200, head)
+                await _send_file(send, index, 200, head, self._variant(index, scope))
                 return
         await self._not_found(send, head)
+
+    def _variant(self, found: str, scope: Scope) -> tuple[str, list[tuple[bytes, bytes]]] | None:
+        """The precompressed file to send instead of ``found``, with its headers; ``None``
+        for ``found`` itself."""
+        if not self.precompressed:
+            return None
+        accepted = b""
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"accept-encoding":
+                accepted += b"," + value.lower()
+        offered = {part.split(b";")[0].strip() for part in accepted.split(b",")}
+        headers = [(b"vary", b"accept-encoding")]
+        for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
+            real = os.path.realpath(found + suffix)
+            # A variant is confined like any file: a symlink out of the root is not served.
+            if encoding.encode() in offered and self._inside(real) and os.path.isfile(real):
+                return real, [*headers, (b"content-encoding", encoding.encode())]
+        return found, headers
 
     async def _not_found(self, send: Send, head: bool) -> None:
         if self.not_found_page is not None:
@@ -180,17 +227,32 @@ async def _respond(
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-async def _send_file(send: Send, path: str, status: int, head: bool) -> None:
+_NO_CACHE = [(b"cache-control", b"no-cache")]
+
+
+async def _send_file(
+    send: Send,
+    path: str,
+    status: int,
+    head: bool,
+    variant: tuple[str, list[tuple[bytes, bytes]]] | None = None,
+) -> None:
+    """Send ``path`` (or a precompressed ``variant`` of it: its file and headers)."""
+    kind = content_type(path)
+    extra: list[tuple[bytes, bytes]] = []
+    if variant is not None:
+        path, extra = variant
     # Read in the event loop: the files of a built frontend are small and on local
     # disk, and a thread pool would outlive the harness in the caller's loop.
     with open(path, "rb") as stream:  # noqa: ASYNC230 - small local files, see above
         size = os.fstat(stream.fileno()).st_size
         headers = [
-            (b"content-type", content_type(path).encode()),
+            (b"content-type", kind.encode()),
             (b"content-length", str(size).encode()),
             # A test run serves a fresh build each time: never let the browser reuse a stale one.
             (b"cache-control", b"no-cache"),
             (b"x-content-type-options", b"nosniff"),
+            *extra,
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:

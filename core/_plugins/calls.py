@@ -10,6 +10,8 @@ line when there is nobody to raise to.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +19,10 @@ from typing import Any
 
 import pluggy
 
+from .._runtime.loopthread import run_in_thread
 from .._runtime.output import traceback_tail
 
-__all__ = ["HookFailure", "call_hook", "plugin_of_traceback"]
+__all__ = ["HookFailure", "acall_hook", "call_hook", "plugin_of_traceback"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,39 @@ def call_hook(
         if error is None:
             return None
         raise error from exc
+
+
+async def acall_hook(
+    manager: pluggy.PluginManager,
+    hook: str,
+    failed: Callable[[HookFailure], BaseException | None],
+    /,
+    **kwargs: Any,
+) -> None:
+    """Call every implementation of a notification ``hook`` that may be a coroutine function.
+
+    A coroutine function is awaited in the running loop (the backend's, so what it does
+    on the app's objects happens where they live); a plain function runs in a worker
+    thread, so slow synchronous work (writing files, compiling) does not stop the loop
+    from serving meanwhile. Implementations run one after another, in pluggy's order,
+    and the first that raises ends the call through ``failed`` (as :func:`call_hook`).
+    """
+    for impl in reversed(getattr(manager.hook, hook).get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            continue  # a wrapper of a notification has nothing to wrap here
+        arguments = {name: kwargs[name] for name in impl.argnames}
+        try:
+            if inspect.iscoroutinefunction(impl.function):
+                await impl.function(**arguments)
+            else:
+                call = functools.partial(impl.function, **arguments)
+                result = await run_in_thread(call, name=f"liveharness-{hook}")
+                if inspect.isawaitable(result):
+                    await result
+        except Exception as exc:
+            error = failed(HookFailure(hook, impl.plugin_name, exc))
+            if error is not None:
+                raise error from exc
 
 
 def plugin_of_traceback(manager: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .._config.config import Config
     from .._errors import BackendCrashed
     from .._runtime.states import State
-    from ..drivers import BrowserSession
+    from ..drivers import BrowserSession, FrontendLaunch
     from ..drivers._registry import DriverRegistry
     from .view import HarnessView
 
@@ -55,15 +55,18 @@ def liveharness_register_drivers(registry: DriverRegistry) -> None:
 
 
 @hookspec(firstresult=True)
-def liveharness_load_app(spec: object, config: Config) -> Any:
+def liveharness_load_app(spec: object, config: Config, harness: HarnessView) -> Any:
     """Turn an app specification into an ASGI application.
 
-    Called during the ``INIT -> BACKEND_UP`` transition, before the built-in
-    loader, which understands ``"module:attribute"``, ``"module:factory()"`` and
-    app objects.
+    Called during the ``INIT -> BACKEND_UP`` transition, once the backend's socket is
+    bound and before the built-in loader, which understands ``"module:attribute"``,
+    ``"module:factory()"`` and app objects. A framework that must know its own address
+    while it builds the app (with ``port = 0``) reads it here.
 
     :param spec: the ``app`` configuration value, as given.
     :param config: the harness's effective configuration.
+    :param harness: the harness; ``harness.backend_url`` is already the bound URL
+        (``config.host`` and its port), though nothing serves it yet.
     :return: the ASGI application, or ``None`` if this plugin does not
         understand ``spec``.
 
@@ -153,4 +156,60 @@ def liveharness_browser_closing(harness: HarnessView, session: BrowserSession) -
     :param session: the :class:`~liveharness.BrowserSession` being closed.
 
     An exception is reported with the other stop failures; the browser is still closed.
+    """
+
+
+# -------------------------------------------------------------------------
+# Framework hooks: moments with the bound address, on the backend's loop
+# -------------------------------------------------------------------------
+#
+# These may be coroutine functions: those are awaited in the harness's event loop,
+# where the app runs. A plain function runs in a worker thread, so synchronous work
+# (writing files, compiling) does not stop the loop serving meanwhile.
+
+
+@hookspec
+def liveharness_backend_starting(harness: HarnessView) -> None:
+    """The app is loaded and the socket bound; the server is about to start serving.
+
+    Called during ``INIT -> BACKEND_UP``, and before the new server of each
+    ``restart_backend()``, after :func:`liveharness_load_app`. Tasks it starts count as
+    the app's (see ``leftover_tasks``). The whole call is bounded by ``startup_timeout``.
+
+    :param harness: the harness; ``harness.backend_url`` is the bound URL.
+
+    An exception fails the start with a :class:`~liveharness.BackendStartError` naming
+    the plugin.
+    """
+
+
+@hookspec
+def liveharness_frontend_starting(harness: HarnessView, launch: FrontendLaunch) -> None:
+    """The backend answers and the frontend is about to start.
+
+    Called after ``BACKEND_UP`` is entered and the frontend's ``files`` are written,
+    before its driver starts (before any command runs), only when a frontend is
+    configured. Bounded by ``startup_timeout``.
+
+    :param harness: the harness; ``harness.backend_url`` answers.
+    :param launch: what the frontend driver is about to be given: ``launch.runtime``
+        has the ``{backend_url}``-style values, ``launch.options`` its options.
+
+    An exception fails the start with a :class:`~liveharness.FrontendStartError` naming
+    the plugin.
+    """
+
+
+@hookspec
+def liveharness_backend_stopping(harness: HarnessView) -> None:
+    """The server is about to shut down: the app's last moment with its loop running.
+
+    Called in the harness's event loop when the backend stops (after the browsers and
+    the frontend) and before each ``restart_backend()`` stops the old server, while the
+    server still serves; close what the framework keeps open (a state manager, a
+    socket.io server) here. Bounded by ``shutdown_timeout``.
+
+    :param harness: the harness.
+
+    An exception is reported with the other stop failures; the server stops all the same.
     """

@@ -59,7 +59,7 @@ class BrowserLaunch:
 
     :param harness: the harness's name, for messages.
     :param driver: the driver's registered name.
-    :param url: where the browser must be when it is handed over (``harness.url``).
+    :param url: the harness's URL (``harness.url``): the base of relative URLs.
     :param options: the driver's options: configuration, then the call's overrides,
         checked against :attr:`BrowserDriver.options`.
     :param sources: where each option came from, for messages.
@@ -70,6 +70,10 @@ class BrowserLaunch:
         port is configured), so what is prepared for this URL may serve it too.
     :param throwaway_certificate: the harness serves HTTPS with a certificate from its
         own throwaway authority, which no browser trusts: accept it.
+    :param navigate: whether the browser loads :attr:`start_url` before it is handed
+        over; ``False`` for ``browser(url=None)``: a blank page, nothing requested.
+    :param path: a path under ``url`` (``"/admin"``) or a whole URL to load instead of
+        ``url`` itself.
     :param reserve_next_url: for a harness whose URL is its backend's on a free port,
         a callable that chooses now the port the next such harness in this process
         will get (held until that harness binds it) and returns that harness's URL, so
@@ -87,6 +91,17 @@ class BrowserLaunch:
     url_is_fixed: bool = False
     throwaway_certificate: bool = False
     reserve_next_url: Callable[[], str] | None = None
+    navigate: bool = True
+    path: str = ""
+
+    @property
+    def start_url(self) -> str | None:
+        """Where the browser must be when it is handed over; ``None``: not navigated."""
+        if not self.navigate:
+            return None
+        if "://" in self.path:
+            return self.path
+        return self.url + self.path
 
     def source(self, key: str) -> str:
         return self.sources.get(key, "the default")
@@ -178,7 +193,8 @@ class BrowserDriver(abc.ABC):
 
     @abc.abstractmethod
     def open(self, launch: BrowserLaunch) -> BrowserSession:
-        """Return a session whose native object is at ``launch.url``; runs on the calling thread.
+        """Return a session whose native object is at ``launch.start_url`` (left blank
+        when that is ``None``); runs on the calling thread.
 
         :raises BrowserNotFound: no browser (or WebDriver) executable was found.
         :raises BrowserStartError: the browser did not launch, connect, or load the page.

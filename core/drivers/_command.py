@@ -60,6 +60,15 @@ COMMAND_OPTIONS: tuple[Option, ...] = (
         templated=True,
     ),
     Option(
+        "files",
+        dict,
+        {},
+        "Files written (relative to cwd) before the commands run, once the backend "
+        "answers: path -> template, e.g. {'.web/env.json' = '{{\"API\": \"{backend_url}\"}}'}; "
+        "each written whole, kept after the stop.",
+        templated=True,
+    ),
+    Option(
         "log_file",
         str,
         None,

@@ -1,7 +1,7 @@
 """liveharness's pytest plugin, registered through the ``pytest11`` entry point.
 
 Fixtures (see :mod:`.fixtures`): ``live_harness``, ``live_harness_session``,
-``live_url``, ``live_browser``. The ``liveharness`` marker overrides configuration for
+``live_url``, ``live_browser``; and ``live_harness_lazy`` (:mod:`.lazy`). The ``liveharness`` marker overrides configuration for
 a test, class or module. Options: ``--lh-server``, ``--lh-browser``, ``--lh-headed``,
 ``--lh-frontend``, ``--lh-base-url``, ``--lh-artifacts``, ``--lh-output``,
 ``--lh-durations``. Nothing here imports a server or browser library, or loads
@@ -26,8 +26,8 @@ from .stack import MARKER, STATE, PluginState, plugin_state
 
 __all__: list[str] = []
 
-# The fixtures live in their own module, loaded as part of this plugin.
-pytest_plugins = ["liveharness.pytest_plugin.fixtures"]
+# The fixtures live in their own modules, loaded as part of this plugin.
+pytest_plugins = ["liveharness.pytest_plugin.fixtures", "liveharness.pytest_plugin.lazy"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -90,13 +90,15 @@ class PlaywrightDriver(BrowserDriver):
             key = context_key(options)
             context, page = await self._page(host, shared, key, options, launch)
             console = watch_console(page)
+            start = launch.start_url
             try:
-                await host.settle(page.goto(launch.url, timeout=launch.startup_timeout * 1000))
+                if start is not None:  # None: handed over blank, nothing requested
+                    await host.settle(page.goto(start, timeout=launch.startup_timeout * 1000))
             except Error as exc:
                 if self.release(context):
                     await host.settle(context.close())
                 raise BrowserStartError(
-                    f"{shared.description} did not load {launch.url}: {str(exc).splitlines()[0]}"
+                    f"{shared.description} did not load {start}: {str(exc).splitlines()[0]}"
                 ) from exc
             ahead = self._to_prepare(launch, options, shared)
             if ahead is not None:

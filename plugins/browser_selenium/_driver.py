@@ -7,8 +7,9 @@ import json
 import os
 import signal
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from liveharness import (
     BrowserConnectError,
@@ -17,150 +18,66 @@ from liveharness import (
     BrowserLaunch,
     BrowserSession,
     BrowserStartError,
-    Option,
     Owner,
 )
 from liveharness.drivers import (
-    FoundExecutable,
-    chromium_arguments,
     find_browser,
     find_webdriver,
-    major_version,
-    version_of,
 )
 
-from ._reuse import alive, drivers, log_tail, origin, quit_reused_drivers, reset
-
-if TYPE_CHECKING:
-    pass
+from ._options import OPTIONS, usable_with
+from ._options import browser_options as make_browser_options
+from ._reuse import (
+    alive,
+    drivers,
+    liveness,
+    log_tail,
+    mark_quits,
+    origin,
+    quit_reused_drivers,
+    reset,
+)
 
 __all__ = ["SeleniumDriver", "SeleniumSession", "quit_reused_drivers"]
 
-BROWSERS = ("chromium", "chrome", "firefox", "edge")
+
+def _set_timeouts(driver: Any, options: Mapping[str, Any]) -> None:
+    """Set the configured waits; on every open, as a test may have changed a reused one's."""
+    driver.implicitly_wait(options["implicit_wait"])
+    if options["page_load_timeout"] is not None:
+        driver.set_page_load_timeout(options["page_load_timeout"])
 
 
-OPTIONS = (
-    Option(
-        "browser",
-        str,
-        "chromium",
-        "'chromium' (or Google Chrome when there is no Chromium), 'chrome', 'firefox' or 'edge'.",
-        choices=BROWSERS,
-    ),
-    Option(
-        "executable_path",
-        str,
-        None,
-        "The browser executable, instead of finding one.",
-        nullable=True,
-    ),
-    Option(
-        "driver_path",
-        str,
-        None,
-        "The WebDriver executable (chromedriver, geckodriver, msedgedriver), instead of "
-        "finding it on PATH; never downloaded.",
-        nullable=True,
-    ),
-    Option("args", list, [], "Extra command-line arguments for the browser."),
-    Option(
-        "capabilities",
-        dict,
-        {},
-        "Extra W3C capabilities, e.g. {'goog:loggingPrefs' = {browser = 'ALL'}}.",
-        any_values=True,
-    ),
-    Option("viewport_width", int, 1280, "The window's width in pixels.", minimum=1),
-    Option("viewport_height", int, 720, "The window's height in pixels.", minimum=1),
-    Option(
-        "locale",
-        str,
-        None,
-        "The browser language, e.g. 'de-DE'; none keeps the default.",
-        nullable=True,
-    ),
-    Option(
-        "remote_url",
-        str,
-        None,
-        "A remote WebDriver endpoint (Selenium Grid, `chromedriver --port=N`) to use "
-        "instead of starting a local driver.",
-        nullable=True,
-    ),
-    Option("connect_timeout", float, 10.0, "Seconds remote_url may take to answer.", minimum=0.001),
-    Option(
-        "reuse",
-        bool,
-        False,
-        "Keep each driver when its harness is done and hand it, reset (one blank window, "
-        "no cookies or storage), to the next harness with the same configuration, "
-        "instead of starting a new one per browser() call.",
-    ),
-)
+def _to_an_open_window(driver: Any) -> None:
+    """Switch to the newest window if the test closed the current one (screenshots and
+    the reset need one)."""
+    from selenium.common.exceptions import NoSuchWindowException
 
-
-def _usable_with(webdriver: FoundExecutable) -> Any:
-    """A check that a browser's major version is the one ``webdriver`` drives."""
-    wanted = major_version(version_of(webdriver.path))
-
-    def usable(candidate: FoundExecutable) -> str | None:
-        have = major_version(version_of(candidate.path))
-        if wanted is None or have is None or have == wanted:
-            return None
-        return f"version {have}, but {webdriver.path} drives version {wanted}"
-
-    return usable
-
-
-def _browser_options(launch: BrowserLaunch, binary: Path | None) -> Any:
-    from selenium import webdriver
-
-    options = launch.options
-    name = options["browser"]
-    headless = not launch.headed
-    width, height = options["viewport_width"], options["viewport_height"]
-    locale = options["locale"]
-    result: Any
-    if name == "firefox":
-        result = webdriver.FirefoxOptions()
-        if headless:
-            result.add_argument("-headless")
-        result.add_argument(f"--width={width}")
-        result.add_argument(f"--height={height}")
-        if locale:
-            result.set_preference("intl.accept_languages", locale)
-    else:
-        result = webdriver.EdgeOptions() if name == "edge" else webdriver.ChromeOptions()
-        for argument in chromium_arguments(headless=headless):
-            result.add_argument(argument)
-        if headless:
-            result.add_argument("--headless=new")
-        result.add_argument(f"--window-size={width},{height}")
-        if locale:
-            result.add_argument(f"--lang={locale}")
-            result.add_experimental_option("prefs", {"intl.accept_languages": locale})
-        # Every console message, not only errors, so session.console_log() has them all.
-        result.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    if binary is not None:
-        result.binary_location = str(binary)
-    if launch.throwaway_certificate:
-        result.accept_insecure_certs = True
-    for argument in options["args"]:
-        result.add_argument(argument)
-    for capability, value in options["capabilities"].items():
-        result.set_capability(capability, value)
-    return result
+    try:
+        driver.current_window_handle  # noqa: B018 - asks whether the window is still there
+    except NoSuchWindowException:
+        driver.switch_to.window(driver.window_handles[-1])
 
 
 class SeleniumSession(BrowserSession):
     """A WebDriver handed to a test; usable from any thread."""
 
     def __init__(
-        self, driver: Any, *, key: str, reuse: bool, url: str, harness: str, description: str
+        self,
+        driver: Any,
+        *,
+        key: str,
+        reuse: bool,
+        url: str,
+        harness: str,
+        description: str,
+        reset_all: bool = True,
     ) -> None:
         super().__init__(driver, driver="selenium", owner=Owner())
+        mark_quits(driver)
         self._key = key
         self._reuse = reuse
+        self._reset_all = reset_all
         first = origin(url)
         self._origins = {first} if first else set()
         self._harness = harness
@@ -180,7 +97,11 @@ class SeleniumSession(BrowserSession):
         from selenium.common.exceptions import WebDriverException
 
         driver = self.native
-        if not alive(driver):
+        state = liveness(driver)
+        if state == "closed":  # the test quit it, or closed its every window
+            drivers.quit(driver)
+            return
+        if state == "gone":
             tail = drivers.log_tail(driver)
             drivers.quit(driver)
             raise BrowserCrashed(
@@ -189,6 +110,7 @@ class SeleniumSession(BrowserSession):
                 output_tail=tail,
             )
         try:
+            _to_an_open_window(driver)
             for path in self.screenshot_requests:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 driver.save_screenshot(str(path))
@@ -196,7 +118,7 @@ class SeleniumSession(BrowserSession):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(driver.page_source, encoding="utf-8")
             if self._reuse:
-                reset(driver, self._origins)
+                reset(driver, self._origins, every_origin=self._reset_all)
                 drivers.keep(self._key, driver)
                 return
         except WebDriverException:
@@ -226,11 +148,14 @@ class SeleniumDriver(BrowserDriver):
         )
         if driver is None:
             driver, description = self._start(launch)
+        start = launch.start_url
         try:
-            driver.get(launch.url)
+            _set_timeouts(driver, options)
+            if start is not None:  # None: handed over blank, nothing requested
+                driver.get(start)
         except WebDriverException as exc:
             drivers.quit(driver)
-            raise BrowserStartError(f"{description} did not load {launch.url}: {exc.msg}") from exc
+            raise BrowserStartError(f"{description} did not load {start}: {exc.msg}") from exc
         except BaseException:  # interrupted (Ctrl-C) while loading
             drivers.quit(driver)
             raise
@@ -238,6 +163,7 @@ class SeleniumDriver(BrowserDriver):
             driver,
             key=key,
             reuse=options["reuse"],
+            reset_all=options["reset_storage"] == "all",
             url=launch.url,
             harness=launch.harness,
             description=description,
@@ -263,11 +189,11 @@ class SeleniumDriver(BrowserDriver):
                 configured=options["executable_path"],
                 source=launch.source("executable_path"),
                 driver="selenium",
-                usable=_usable_with(found_driver) if name in ("chromium", "chrome") else None,
+                usable=usable_with(found_driver) if name in ("chromium", "chrome") else None,
             )
             binary = found.path
             description = f"{name} at {found.path} (through {found_driver.path})"
-        browser_options = _browser_options(launch, binary)
+        browser_options = make_browser_options(launch, binary)
         service: Any = None
         # The local driver's output, and with --enable-chrome-logs the browser's: what a
         # browser that does not start, or crashes, said. Unnamed, so nothing is left on

@@ -18,7 +18,16 @@ from urllib.parse import urlsplit
 
 from liveharness.drivers import Watchdog, strip_ansi
 
-__all__ = ["alive", "drivers", "log_tail", "origin", "quit_reused_drivers", "reset"]
+__all__ = [
+    "alive",
+    "drivers",
+    "liveness",
+    "log_tail",
+    "mark_quits",
+    "origin",
+    "quit_reused_drivers",
+    "reset",
+]
 
 # What chromedriver itself prints when it starts; the browser's own lines follow.
 _BANNER = (
@@ -132,8 +141,11 @@ def origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
 
 
-def reset(driver: Any, origins: set[str]) -> None:
-    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage."""
+def reset(driver: Any, origins: set[str], *, every_origin: bool = True) -> None:
+    """Bring a driver back to a blank state: one window, about:blank, no cookies or storage.
+
+    :param every_origin: clear every origin's storage (Chromium), not only ``origins``.
+    """
     from selenium.common.exceptions import WebDriverException
 
     handles = driver.window_handles
@@ -150,13 +162,14 @@ def reset(driver: Any, origins: set[str]) -> None:
         # Leave the page first, so none of its scripts runs on (or talks to a dying backend).
         driver.execute_cdp_cmd("Page.navigate", {"url": "about:blank"})
         driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-        with contextlib.suppress(WebDriverException):
-            # Not documented, but current Chromium clears every origin's data for "*",
-            # also of origins the test left again (tests/plugins guard this); the
-            # origins known for certain are cleared one by one below all the same.
-            driver.execute_cdp_cmd(
-                "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
-            )
+        if every_origin:
+            with contextlib.suppress(WebDriverException):
+                # Not documented, but current Chromium clears every origin's data for "*",
+                # also of origins the test left again (tests/plugins guard this); the
+                # origins known for certain are cleared one by one below all the same.
+                driver.execute_cdp_cmd(
+                    "Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"}
+                )
         for visited in sorted(origins):
             # "all": local and session storage, IndexedDB, cache storage, service workers.
             driver.execute_cdp_cmd(
@@ -170,11 +183,52 @@ def reset(driver: Any, origins: set[str]) -> None:
         driver.get("about:blank")
 
 
-def alive(driver: Any) -> bool:
-    from selenium.common.exceptions import WebDriverException
+# Set on a driver once the test quit it, or closed its last window (see :func:`mark_quits`).
+_CLOSED = "_liveharness_closed"
 
+
+def mark_quits(driver: Any) -> None:
+    """Remember when the test quits ``driver`` or closes its last window, so such a driver
+    counts as closed rather than crashed: the session is gone either way, and a browser
+    that died answers the same "invalid session id" once a command has found it dead."""
+    if getattr(driver, _CLOSED, None) is not None:
+        return
+    quit_ = driver.quit
+
+    def quit_and_remember() -> None:
+        setattr(driver, _CLOSED, True)
+        quit_()
+
+    def close_and_remember() -> None:
+        from selenium.webdriver.remote.command import Command
+
+        # What WebDriver.close() does, keeping the answer: the windows still open.
+        answer = driver.execute(Command.CLOSE)
+        if not (answer or {}).get("value"):
+            setattr(driver, _CLOSED, True)
+
+    setattr(driver, _CLOSED, False)
+    driver.quit = quit_and_remember
+    driver.close = close_and_remember
+
+
+def liveness(driver: Any) -> str:
+    """``"alive"``, ``"closed"`` (the test quit it or closed its last window) or ``"gone"``
+    (it crashed or was killed).
+
+    Asks for the window handles, which does not depend on the current window: a script
+    would fail with ``NoSuchWindowException`` once the test closed that window, and a
+    driver already quit answers with urllib3's ``MaxRetryError``, not a WebDriver error.
+    """
+    if getattr(driver, _CLOSED, False):
+        return "closed"
     try:
-        driver.execute_script("return 1")
-    except WebDriverException:
-        return False
-    return True
+        handles = driver.window_handles
+    except Exception:  # a WebDriver error, or no driver to connect to at all
+        return "gone"
+    return "alive" if handles else "closed"
+
+
+def alive(driver: Any) -> bool:
+    """Whether ``driver`` can still be used (see :func:`liveness`)."""
+    return liveness(driver) == "alive"

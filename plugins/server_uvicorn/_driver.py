@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from typing import Any
 
 from liveharness import (
@@ -29,6 +30,15 @@ __all__ = ["UvicornDriver"]
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
+def _log_config(option: str | None) -> Any:
+    if option == "default":
+        import uvicorn.config
+
+        # A copy: uvicorn writes use_colors into the dictionary it is given.
+        return copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    return option
+
+
 class UvicornDriver(ServerDriver):
     """uvicorn, in the harness's event loop, ready and stopped by events."""
 
@@ -42,6 +52,17 @@ class UvicornDriver(ServerDriver):
             choices=LOG_LEVELS,
         ),
         Option("access_log", bool, False, "Log every request to the 'uvicorn.access' logger."),
+        Option(
+            "log_config",
+            str,
+            None,
+            "'default' applies uvicorn's own logging configuration, as `uvicorn` and a "
+            "framework's run() do (its loggers then print to the console and do not "
+            "propagate to the root logger, so pytest's caplog does not see them); or a "
+            "logging configuration file (.json, .yaml, .ini); none leaves logging as the "
+            "test suite configured it.",
+            nullable=True,
+        ),
         Option(
             "lifespan",
             str,
@@ -89,7 +110,7 @@ class UvicornDriver(ServerDriver):
         opts = self.launch.options
         config = config_class(
             self.launch.app,
-            log_config=None,
+            log_config=_log_config(opts["log_config"]),
             log_level=opts["log_level"],
             access_log=opts["access_log"],
             lifespan=opts["lifespan"],

@@ -60,6 +60,9 @@ def server_classes() -> tuple[type[Any], type[Any]]:
 
     class QuietConfig(uvicorn.Config):
         def configure_logging(self) -> None:
+            if self.log_config is not None:  # asked for: logging as uvicorn's own run has it
+                super().configure_logging()
+                return
             # uvicorn's version rewires the global "uvicorn.access" logger (handlers,
             # propagation) for every Config made; the harness leaves logging as the
             # test suite configured it, and turns access logs off per server instead.

@@ -412,3 +412,14 @@ async def test_probe_keeps_the_start_of_an_error_page() -> None:
     assert not result.ok
     assert result.status == 503
     assert result.body == "Build failed src/App.tsx: <App> is not defined"
+
+
+def test_without_probe_timeout_the_probe_is_bounded_by_startup_timeout() -> None:
+    # A framework's first compile can take longer than any fixed probe limit; with no
+    # probe_timeout the probe waits for what is left of startup_timeout, and says so.
+    h = dev_harness(fake_devserver("--status", "500"), startup_timeout=1.0)
+    with pytest.raises(FrontendStartError, match="left of startup_timeout") as info:
+        h.start()
+    assert not isinstance(info.value, StartupTimeout), "the probe's error, not the bare timeout"
+    assert "got HTTP 500" in str(info.value)
+    assert h.state is State.FAILED

@@ -294,3 +294,83 @@ def test_a_busy_port_fails_before_the_build_naming_its_key(tmp_path: Path) -> No
     assert "component: frontend" in text
     assert "backend" not in text
     assert port_refuses(h.backend_url)
+
+
+# --------------------------------------------------------------------------- a framework's production server
+
+# A framework's export in miniature: a fallback page of its own name, assets
+# precompressed, and a page that reads its backend's address at run time.
+EXPORT = """
+import gzip, pathlib
+out = pathlib.Path("dist")
+(out / "assets").mkdir(parents=True, exist_ok=True)
+(out / "__spa-fallback.html").write_text("<p>fallback</p>")
+(out / "index.html").write_text("<script src='/app/assets/app.js'></script>")
+(out / "assets" / "app.js").write_text("console.log('plain')")
+(out / "assets" / "app.js.gz").write_bytes(gzip.compress(b"console.log('gzip')"))
+(out / "assets" / "app.js.br").write_bytes(b"brotli bytes")
+(out / "env.json").write_text('{{"API": "baked at build time"}}')
+"""
+
+
+def raw_get(url: str, accept_encoding: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET without decoding: the bytes and headers as sent."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url)
+    if accept_encoding is not None:
+        request.add_header("Accept-Encoding", accept_encoding)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def test_a_frameworks_export_served_as_its_production_server_would(tmp_path: Path) -> None:
+    options = {
+        "build_command": python_build(EXPORT),
+        "build_inputs": ["build.txt"],
+        "fallback_file": "__spa-fallback.html",
+        "base_path": "/app",
+        "precompressed": True,
+        "runtime_files": {"env.json": '{{"API": "{backend_url}"}}'},
+    }
+    (tmp_path / "build.txt").write_text("inputs")
+    skipped = []
+    for _ in range(2):
+        with static_harness(tmp_path, **options) as h:
+            assert h.url.endswith("/app")
+            root = h.url.removesuffix("/app")
+            assert raw_get(root + "/")[0] == 404, "outside the base path"
+            assert raw_get(h.url + "/orders/42")[2] == b"<p>fallback</p>"
+            # The run-time file has this harness's backend, over the build's own.
+            assert httpx.get(h.url + "/env.json").json() == {"API": h.backend_url}
+            status, headers, body = raw_get(h.url + "/assets/app.js", "gzip, br")
+            assert (status, headers["content-encoding"], body) == (200, "br", b"brotli bytes")
+            assert headers["content-type"] == "text/javascript; charset=utf-8"
+            assert headers["vary"] == "accept-encoding"
+            _, headers, body = raw_get(h.url + "/assets/app.js", "gzip")
+            assert headers["content-encoding"] == "gzip"
+            _, headers, body = raw_get(h.url + "/assets/app.js", "identity")
+            assert ("content-encoding" not in headers, body) == (True, b"console.log('plain')")
+            skipped.append(h.frontend.build_skipped)  # type: ignore[union-attr]
+    # The backend's address is not in the build: the second harness reuses it.
+    assert skipped == [False, True]
+    assert (tmp_path / "dist" / "env.json").read_text() == '{"API": "baked at build time"}'
+
+
+def test_a_precompressed_variant_outside_the_root_is_not_served(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<p>index</p>")
+    (tmp_path / "secret").write_text("outside")
+    (tmp_path / "dist" / "index.html.gz").symlink_to(tmp_path / "secret")
+    with static_harness(tmp_path, precompressed=True) as h:
+        _, headers, body = raw_get(h.url + "/", "gzip")
+        assert "content-encoding" not in headers
+        assert body == b"<p>index</p>"

@@ -102,3 +102,11 @@ def test_wait_for_value_reads_the_value_attribute() -> None:
         WaitTimeout, match=r"value of element #answer to be == 'other'.*\n  last seen: 'typed'"
     ):
         wait_for_value(field, equal="other", timeout=0.05)
+
+
+def test_wait_for_value_differs_from_each_of_several() -> None:
+    # "" and then "0" are both placeholders; only the real value ends the wait.
+    reads = iter(["", "0", "0", "42"])
+    assert wait_for_value(lambda: next(reads, "42"), not_equal=("", "0"), timeout=5) == "42"
+    with pytest.raises(WaitTimeout, match=r"to be != '' and != '0'\n  last seen: '0'"):
+        wait_for_value(lambda: "0", not_equal=["", "0"], timeout=0.05)

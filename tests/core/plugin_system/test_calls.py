@@ -48,7 +48,10 @@ def never(failure: HookFailure) -> BaseException:
 
 def test_the_hooks_result_is_returned() -> None:
     manager, _ = load_plugins(plugins=[Quiet(), Loader()])
-    assert call_hook(manager, "liveharness_load_app", never, spec="x", config=None) == "loaded x"
+    assert (
+        call_hook(manager, "liveharness_load_app", never, spec="x", config=None, harness=None)
+        == "loaded x"
+    )
 
 
 def test_the_plugin_that_raised_is_named_though_it_raised_in_a_function_it_called() -> None:
@@ -61,7 +64,7 @@ def test_the_plugin_that_raised_is_named_though_it_raised_in_a_function_it_calle
         return PluginError(failure.message("(spec='x')"), plugin=failure.plugin)
 
     with pytest.raises(PluginError) as caught:
-        call_hook(manager, "liveharness_load_app", failed, spec="x", config=None)
+        call_hook(manager, "liveharness_load_app", failed, spec="x", config=None, harness=None)
     (failure,) = seen
     assert (failure.hook, failure.plugin, failure.component) == (
         "liveharness_load_app",
@@ -88,6 +91,7 @@ def test_a_failure_dealt_with_returns_none() -> None:
         lambda failure: seen.append(failure.plugin),
         spec="x",
         config=None,
+        harness=None,
     )
     assert (result, seen) == (None, ["broken"])
 
@@ -102,4 +106,4 @@ def test_an_interrupt_is_not_a_plugin_failure() -> None:
 
     manager, _ = load_plugins(plugins=[Interrupted()])
     with pytest.raises(KeyboardInterrupt):
-        call_hook(manager, "liveharness_load_app", never, spec="x", config=None)
+        call_hook(manager, "liveharness_load_app", never, spec="x", config=None, harness=None)

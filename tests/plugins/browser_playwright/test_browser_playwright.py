@@ -411,3 +411,43 @@ def test_a_refusing_cdp_endpoint_fails_at_once() -> None:
         pytest.raises(BrowserConnectError, match="ECONNREFUSED"),
     ):
         h.browser()
+
+
+class CountingApp:
+    """A stateful server-rendered app in miniature: every GET of a page is a new client."""
+
+    def __init__(self) -> None:
+        self.pages: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] != "/favicon.ico":
+            self.pages.append(scope["path"])
+        body = f"<p id='path'>{scope['path']}</p>".encode()
+        headers = [(b"content-type", b"text/html")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_a_page_without_navigation_makes_no_request_prewarmed_pages_too() -> None:
+    app = CountingApp()
+    with harness(app=app) as h:
+        first = h.browser(url=None)
+        second = h.browser(url=None)  # from the second page on, a prepared one
+        assert (first.url, second.url) == ("about:blank", "about:blank")
+        assert app.pages == []
+        first.goto(h.url + "/lobby")
+        assert app.pages == ["/lobby"]
+        third = h.browser(path="/room/1")
+        assert third.url == h.url + "/room/1"
+        expect(third.locator("#path")).to_have_text("/room/1")
+        assert app.pages == ["/lobby", "/room/1"]
+
+
+def test_url_and_path_together_or_a_bad_path_are_usage_errors() -> None:
+    with harness() as h:
+        with pytest.raises(UsageError, match="pass one of url= and path="):
+            h.browser(url=None, path="/x")
+        with pytest.raises(UsageError, match=r"path='x'.*starting with '/'"):
+            h.browser(path="x")

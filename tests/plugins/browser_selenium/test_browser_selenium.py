@@ -92,9 +92,11 @@ def test_a_reused_driver_is_reset_between_harnesses() -> None:
     assert browser_processes() == []
 
 
-def test_storage_of_the_same_origin_is_cleared_too() -> None:
-    # A later harness on the same port is the same origin: nothing may carry over.
-    options = {"selenium": {"reuse": True}}
+@pytest.mark.parametrize("scope", ["all", "visited"])
+def test_storage_of_the_same_origin_is_cleared_too(scope: str) -> None:
+    # A later harness on the same port is the same origin: nothing may carry over,
+    # also when only the visited origins are cleared.
+    options = {"selenium": {"reuse": True, "reset_storage": scope}}
     with harness(browsers=options) as h:
         h.browser().execute_script(
             "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v')"
@@ -204,3 +206,92 @@ def test_selenium_manager_is_never_asked(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(SeleniumManager, "binary_paths", refuse)
     with harness() as h:
         h.browser()
+
+
+def test_a_driver_the_test_already_quit_counts_as_closed() -> None:
+    with harness() as h:
+        driver = h.browser()
+        driver.quit()
+    assert h.state is State.STOPPED
+    assert browser_processes() == []
+
+
+def test_a_driver_whose_current_window_the_test_closed_still_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    class Screenshots:
+        @hookimpl
+        def liveharness_browser_closing(self, session: Any) -> None:
+            session.request_screenshot(tmp_path / "shot.png")
+
+    with harness(plugins=[Screenshots()]) as h:
+        driver = h.browser()
+        first = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.close()  # the current window; the first one stays
+        assert driver.window_handles == [first]
+    assert h.state is State.STOPPED
+    assert (tmp_path / "shot.png").stat().st_size > 0, "the open window was shot"
+    assert browser_processes() == []
+
+
+def test_a_reused_driver_whose_every_window_was_closed_is_replaced() -> None:
+    options = {"selenium": {"reuse": True}}
+    with harness(browsers=options) as h:
+        driver = h.browser()
+        driver.close()  # the only window: the session ends
+    with harness(browsers=options) as h:
+        again = h.browser()
+        assert again is not driver
+        assert again.find_element(By.ID, "hello").is_displayed()
+    quit_reused_drivers()
+    assert browser_processes() == []
+
+
+def test_a_driver_without_navigation_makes_no_request() -> None:
+    paths: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] != "/favicon.ico":
+            paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"<p>page</p>"})
+
+    options = {"selenium": {"reuse": True}}
+    for _ in range(2):  # a new driver, then a reused one
+        with harness(app=app, browsers=options) as h:
+            driver = h.browser(url=None)
+            assert driver.current_url in ("about:blank", "data:,")
+            assert paths == []
+            driver.get(h.url + "/next")
+            assert paths == ["/next"]
+            paths.clear()
+            assert h.browser(path="/deep").current_url == h.url + "/deep"
+            assert paths == ["/deep"]
+            paths.clear()
+    quit_reused_drivers()
+    assert browser_processes() == []
+
+
+def test_implicit_wait_page_load_timeout_and_prefs() -> None:
+    options = {
+        "selenium": {
+            "implicit_wait": 5,
+            "page_load_timeout": 30,
+            "prefs": {"webkit.webprefs.default_font_size": 23},
+        }
+    }
+    with harness(browsers=options) as h:
+        driver = h.browser()
+        assert driver.timeouts.implicit_wait == 5
+        assert driver.timeouts.page_load == 30
+        size = driver.execute_script("return getComputedStyle(document.body).fontSize")
+        assert size == "23px"
+        # The element appears later; the implicit wait finds it without a wait helper.
+        driver.execute_script(
+            "setTimeout(() => { const p = document.createElement('p'); p.id = 'late';"
+            " document.body.append(p); }, 200)"
+        )
+        assert driver.find_element(By.ID, "late").tag_name == "p"

@@ -164,3 +164,44 @@ def test_lifespan_startup_and_shutdown_run_exactly_once() -> None:
     with Harness(app=app) as h:
         httpx.get(h.url)
     assert events == ["lifespan.startup", "lifespan.shutdown"]
+
+
+@pytest.fixture
+def uvicorn_logging() -> Any:
+    """Put uvicorn's loggers back as they were: log_config changes them process-wide."""
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    saved = {
+        name: (
+            list(logging.getLogger(name).handlers),
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
+        for name in names
+    }
+    yield
+    for name, (handlers, propagate, level) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.setLevel(level)
+
+
+async def failing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        raise RuntimeError("the framework's own error page handles this")
+
+
+@pytest.mark.parametrize("log_config", [None, "default"])
+def test_log_config_default_logs_as_uvicorns_own_run(
+    log_config: str | None, caplog: pytest.LogCaptureFixture, uvicorn_logging: None
+) -> None:
+    caplog.set_level(logging.INFO)
+    servers = {"uvicorn": {"log_config": log_config}}
+    with Harness(app=failing_app, servers=servers) as h:
+        assert httpx.get(h.url).status_code == 500
+        errors = [r for r in caplog.records if r.name == "uvicorn.error" and r.exc_info]
+        # As the suite configured logging: the error reaches caplog. As uvicorn's own
+        # run: uvicorn's loggers print to the console and stop there.
+        assert len(errors) == (1 if log_config is None else 0)
+        assert logging.getLogger("uvicorn").propagate is (log_config is None)
+        assert any("RuntimeError" in line for line in h.backend_output), "still captured"
