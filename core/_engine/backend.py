@@ -27,10 +27,24 @@ from .._errors import (
     LeftoverTasksWarning,
     LifecycleError,
     ShutdownError,
+    ShutdownTimeout,
     StartupTimeout,
 )
-from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
+from .._net.sockets import (
+    bind_listening_socket,
+    close_copy,
+    refuse_connections,
+    server_url,
+    take_reserved_socket,
+)
 from .._runtime import logcapture
+from .._runtime.bounded import (
+    FORCE_GRACE,
+    Abandoned,
+    abandoned_tasks,
+    cancel_within,
+    run_within,
+)
 from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
@@ -250,7 +264,7 @@ class Backend:
         found_at_stop: BaseException | None = None
         if driver is not None:
             try:
-                await driver.stop()
+                await self._stop_driver(driver)
             except LifecycleError as exc:
                 if crash is None:
                     failures.append(exc)
@@ -268,7 +282,20 @@ class Backend:
             error = self.crash_error()
             error.__cause__ = found_at_stop
             failures.insert(0, error)
-        leftovers = await self._settle_leftover_tasks()
+        leftovers, stuck = await self._settle_leftover_tasks()
+        last = failures[-1] if failures else None
+        if stuck and isinstance(last, LifecycleError):  # why the stop found them hanging
+            last.output_tail += tuple(stuck)
+        elif stuck:
+            failures.append(
+                ShutdownTimeout(
+                    f"{len(stuck)} task(s) of the backend ignored their cancellation and "
+                    "were abandoned (an 'except:' or 'except BaseException:' that does not "
+                    "re-raise?)",
+                    component="backend",
+                    output_tail=stuck,
+                )
+            )
         if leftovers:
             message = (
                 f"the app left {len(leftovers)} task(s) running after its lifespan shutdown; "
@@ -285,9 +312,38 @@ class Backend:
                 "stopping the backend failed", failures=failures, component="backend"
             )
 
+    async def _stop_driver(self, driver: ServerDriver) -> None:
+        """``driver.stop()``, cut off if it outlasts what it may take.
+
+        A server gets ``shutdown_timeout`` for the requests in flight and as much again
+        for the app's lifespan shutdown, then a grace to cancel what hung (the built-in
+        drivers report it themselves within that); a stop still running after both and
+        twice :data:`FORCE_GRACE` is cancelled, and abandoned if it ignores that.
+        """
+        timeout = self.config.shutdown_timeout
+        bound = 2 * timeout + 2 * FORCE_GRACE
+        name = self.server_info.name
+        try:
+            await run_within(driver.stop(), bound, what=f"server {name!r}'s stop()")
+        except Abandoned as exc:
+            where = [] if exc.stuck else waiting_lines(self._tasks, what="still stopping:")
+            raise ShutdownTimeout(
+                f"server {name!r} did not stop within {bound:g} s (twice shutdown_timeout = "
+                f"{timeout:g} s, from {self.config.source_of('shutdown_timeout')}, "
+                f"and {2 * FORCE_GRACE:g} s); cancelled",
+                component=self._component(),
+                output_tail=[*driver.output.tail(), *exc.stuck, *where],
+            ) from None
+        finally:
+            # Its copy of the socket, should it have forgotten it (a start that raised)
+            # or be stuck with it; closed by any driver that stopped as it should.
+            close_copy(driver.launch.sock, self.loop)
+
     def close_socket(self) -> None:
+        """Close the listening socket; the port refuses connections from now on, even if a
+        server driver kept (or forgot) its duplicate of it."""
         if self.sock is not None:
-            self.sock.close()
+            refuse_connections(self.sock, self.loop)
 
     def end_capture(self) -> None:
         """Stop copying the app's streams and root-logger records (see :meth:`start`)."""
@@ -334,18 +390,24 @@ class Backend:
         ):
             loop.set_task_factory(self._previous_factory)
 
-    async def _settle_leftover_tasks(self) -> list[str]:
+    async def _settle_leftover_tasks(self) -> tuple[list[str], list[str]]:
+        """Cancel the tasks still running inside the server after its stop.
+
+        :return: the tasks left running (described), and where each task that ignored
+            its cancellation waits (those are abandoned, not awaited).
+        """
         current = asyncio.current_task()
         pending = {task for task in self._tasks if not task.done() and task is not current}
         if not pending:
-            return []
+            return [], []
         _, still = await asyncio.wait(pending, timeout=LEFTOVER_TASK_GRACE)
-        described = [_describe(task) for task in still]
-        for task in still:
-            task.cancel()
-        if still:
-            await asyncio.wait(still, timeout=self.config.shutdown_timeout)
-        return sorted(described)
+        abandoned = set(abandoned_tasks())
+        # Tasks given up on before (a stuck start or stop) were reported there.
+        still -= abandoned
+        stuck = await cancel_within(still, what="task")
+        stuck_tasks = still.intersection(abandoned_tasks())
+        described = [_describe(task) for task in still - stuck_tasks]
+        return sorted(described), stuck
 
 
 def _in_app_code(exc: BaseException | None) -> bool:

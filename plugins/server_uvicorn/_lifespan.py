@@ -13,7 +13,7 @@ from typing import Any
 from liveharness import OutputTail
 from liveharness.drivers import traceback_tail
 
-__all__ = ["LifespanWatch", "cancel_lifespan", "is_lifespan_of"]
+__all__ = ["LifespanWatch", "is_lifespan_of", "lifespan_tasks"]
 
 
 def is_lifespan_of(task: asyncio.Task[Any], server: Any) -> bool:
@@ -27,14 +27,13 @@ def is_lifespan_of(task: asyncio.Task[Any], server: Any) -> bool:
     )
 
 
-async def cancel_lifespan(server: Any) -> None:
-    # uvicorn keeps no reference to the task running the app's lifespan; find it by the
-    # lifespan object its coroutine belongs to.
-    mine = [task for task in asyncio.all_tasks() if is_lifespan_of(task, server)]
-    for task in mine:
-        task.cancel()
-    if mine:
-        await asyncio.wait(mine)
+def lifespan_tasks(server: Any) -> set[asyncio.Task[Any]]:
+    """The task running the app's lifespan, if it still runs.
+
+    uvicorn keeps no reference to it; it is found by the lifespan object its coroutine
+    belongs to.
+    """
+    return {task for task in asyncio.all_tasks() if is_lifespan_of(task, server)}
 
 
 class LifespanWatch:
