@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import os
 import socket
@@ -38,17 +37,12 @@ from .._net.sockets import (
     take_reserved_socket,
 )
 from .._runtime import logcapture
-from .._runtime.bounded import (
-    FORCE_GRACE,
-    Abandoned,
-    abandoned_tasks,
-    cancel_within,
-    run_within,
-)
+from .._runtime.bounded import FORCE_GRACE, Abandoned, run_within
 from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
 from ..drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
+from .servertasks import LEFTOVER_TASK_GRACE, ServerTasks
 
 if TYPE_CHECKING:
     from .._config.config import Config
@@ -57,16 +51,6 @@ if TYPE_CHECKING:
 __all__ = ["Backend"]
 
 logger = logging.getLogger("liveharness")
-
-# How long tasks the app left running after its lifespan shutdown get to finish on
-# their own before they are cancelled and reported.
-LEFTOVER_TASK_GRACE = 0.1
-
-# Set while a server driver starts: every task created from then on inside the server
-# (its own, the app's lifespan, request handlers, what those spawn) inherits it.
-_serving: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
-    "liveharness_backend", default=None
-)
 
 
 class Backend:
@@ -100,8 +84,7 @@ class Backend:
         self.on_crash: Callable[[BackendCrashed], None] | None = None
         self._crash: tuple[str, ServerDriver] | None = None
         self._capture: contextlib.ExitStack | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._previous_factory: Any = None
+        self.tasks = ServerTasks()
 
     # ------------------------------------------------------------------ start
 
@@ -131,7 +114,7 @@ class Backend:
             self.app_spec = spec if isinstance(spec, str) else None
             # Worker processes import the app themselves; the test process does not.
             self.app = spec if self.in_workers else self._load(spec)
-        self._watch_tasks()
+        self.tasks.watch(self.loop)
         launch = ServerLaunch(
             app=self.app,
             app_spec=self.app_spec,
@@ -168,7 +151,7 @@ class Backend:
             raise
         self.driver = driver
         name = self.server_info.name
-        token = _serving.set(self)
+        token = self.tasks.serving()
         try:
             await start_within(
                 driver.start(),
@@ -187,10 +170,10 @@ class Backend:
             exc.component = "backend"
             if not self.in_workers:
                 # Where the startup hangs: the app's line, not only the server's.
-                exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
+                exc.output_tail += tuple(waiting_lines(self.tasks.running, what="still starting:"))
             raise
         finally:
-            _serving.reset(token)
+            self.tasks.served(token)
         driver.on_crash = self._crashed
         if driver.crash is not None:  # reported between start() returning and now
             self._crashed(driver.crash)
@@ -282,7 +265,7 @@ class Backend:
             error = self.crash_error()
             error.__cause__ = found_at_stop
             failures.insert(0, error)
-        leftovers, stuck = await self._settle_leftover_tasks()
+        leftovers, stuck = await self.tasks.settle()
         last = failures[-1] if failures else None
         if stuck and isinstance(last, LifecycleError):  # why the stop found them hanging
             last.output_tail += tuple(stuck)
@@ -326,7 +309,7 @@ class Backend:
         try:
             await run_within(driver.stop(), bound, what=f"server {name!r}'s stop()")
         except Abandoned as exc:
-            where = [] if exc.stuck else waiting_lines(self._tasks, what="still stopping:")
+            where = [] if exc.stuck else waiting_lines(self.tasks.running, what="still stopping:")
             raise ShutdownTimeout(
                 f"server {name!r} did not stop within {bound:g} s (twice shutdown_timeout = "
                 f"{timeout:g} s, from {self.config.source_of('shutdown_timeout')}, "
@@ -356,59 +339,6 @@ class Backend:
         await self.stop_server()
         await self.start()
 
-    # ------------------------------------------------------------------ tasks
-
-    def _watch_tasks(self) -> None:
-        """Record the tasks created inside the server, through the loop's task factory."""
-        loop = self.loop
-        assert loop is not None
-        if getattr(loop.get_task_factory(), "liveharness_backend", None) is not None:
-            return
-        previous = loop.get_task_factory()
-        self._previous_factory = previous
-
-        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-            task: Any
-            if previous is not None:
-                task = previous(loop, coro, **kwargs)
-            else:
-                task = asyncio.Task(coro, loop=loop, **kwargs)
-            owner = _serving.get()
-            if owner is not None:
-                owner._tasks.add(task)
-                task.add_done_callback(owner._tasks.discard)
-            return task
-
-        factory.liveharness_backend = self  # type: ignore[attr-defined]
-        loop.set_task_factory(factory)
-
-    def unwatch_tasks(self) -> None:
-        loop = self.loop
-        if (
-            loop is not None
-            and getattr(loop.get_task_factory(), "liveharness_backend", None) is self
-        ):
-            loop.set_task_factory(self._previous_factory)
-
-    async def _settle_leftover_tasks(self) -> tuple[list[str], list[str]]:
-        """Cancel the tasks still running inside the server after its stop.
-
-        :return: the tasks left running (described), and where each task that ignored
-            its cancellation waits (those are abandoned, not awaited).
-        """
-        current = asyncio.current_task()
-        pending = {task for task in self._tasks if not task.done() and task is not current}
-        if not pending:
-            return [], []
-        _, still = await asyncio.wait(pending, timeout=LEFTOVER_TASK_GRACE)
-        abandoned = set(abandoned_tasks())
-        # Tasks given up on before (a stuck start or stop) were reported there.
-        still -= abandoned
-        stuck = await cancel_within(still, what="task")
-        stuck_tasks = still.intersection(abandoned_tasks())
-        described = [_describe(task) for task in still - stuck_tasks]
-        return sorted(described), stuck
-
 
 def _in_app_code(exc: BaseException | None) -> bool:
     """Whether ``exc``'s traceback passes through code that is not liveharness's or Python's
@@ -421,9 +351,3 @@ def _in_app_code(exc: BaseException | None) -> bool:
         and os.sep + "importlib" + os.sep not in frame.filename
         for frame in traceback.extract_tb(exc.__traceback__)
     )
-
-
-def _describe(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    name = getattr(coro, "__qualname__", None) or type(coro).__name__
-    return f"{task.get_name()} ({name})"

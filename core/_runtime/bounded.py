@@ -91,7 +91,7 @@ async def run_within(awaitable: Awaitable[T], seconds: float, *, what: str = "ta
     :raises Abandoned: it did not finish in time; it was cancelled, and abandoned if it
         did not end within :data:`FORCE_GRACE` of that.
     """
-    task = asyncio.ensure_future(awaitable)
+    task = asyncio.ensure_future(_carrying(awaitable))
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except BaseException:
@@ -99,7 +99,19 @@ async def run_within(awaitable: Awaitable[T], seconds: float, *, what: str = "ta
         raise
     if not done:
         raise Abandoned(seconds, await cancel_within({task}, what=what))
-    return task.result()
+    result, interrupt = task.result()
+    if interrupt is not None:
+        raise interrupt
+    return result  # type: ignore[return-value]
+
+
+async def _carrying(awaitable: Awaitable[T]) -> tuple[T | None, BaseException | None]:
+    try:
+        return await awaitable, None
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Raised by a task, asyncio lets these out of the event loop (ending a loop
+        # thread); carried to the awaiting task instead, and raised there.
+        return None, exc
 
 
 async def _cancel_shielded(task: asyncio.Task[Any], what: str) -> None:

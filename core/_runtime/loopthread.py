@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -17,6 +18,8 @@ from .stacks import thread_waiting_line
 __all__ = ["CallerThread", "LoopThread", "LoopThreadStuck", "run_in_thread"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("liveharness")
 
 
 class LoopThread:
@@ -44,7 +47,20 @@ class LoopThread:
         loop = self.loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_forever()
+            while True:
+                try:
+                    loop.run_forever()
+                    break
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    # A task of the app's raised it (a handler's sys.exit()), and asyncio
+                    # let it out of the loop, which is intact: the harness runs on, and
+                    # its server reports what the app did.
+                    logger.error(
+                        "liveharness: a task on %s's event loop raised %s; ignored",
+                        self._thread.name,
+                        type(exc).__name__,
+                        exc_info=exc,
+                    )
         finally:
             try:
                 # Each bounded: a task, async generator or executor thread of the app's

@@ -223,6 +223,8 @@ class HypercornDriver(ServerDriver):
             self._task.add_done_callback(self._ended)
             return
         exc = None if self._task.cancelled() else self._task.exception()
+        if self._app.interrupt is not None:
+            raise self._app.interrupt  # the app's own exit or Ctrl-C, for the caller
         reason = f"{type(exc).__name__}: {exc}" if exc else "it returned before serving"
         self.output.append(f"ERROR: {reason}")
         raise self._error(BackendStartError, f"hypercorn failed to start: {reason}") from exc
@@ -334,6 +336,8 @@ class HypercornDriver(ServerDriver):
         if task.cancelled():
             return
         exc = task.exception()  # also marks a failure start() reported as retrieved
+        if self._ready and self._app.interrupt is not None:
+            raise self._app.interrupt  # the app's lifespan shutdown exited or was interrupted
         if exc is not None and self._ready and _is_lifespan_timeout(exc):
             lifespan = self._app.lifespan_task
             for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):

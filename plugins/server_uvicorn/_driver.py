@@ -144,6 +144,8 @@ class UvicornDriver(ServerDriver):
         if server.ready.is_set():
             self._task.add_done_callback(self._ended)
             return
+        if self._lifespan.interrupt is not None:
+            raise self._lifespan.interrupt  # the app's own exit or Ctrl-C, for the caller
         # The server task ended before startup completed: say why, from what uvicorn logged.
         exc = self._task.exception()
         reason = self._startup_reason()
@@ -242,10 +244,10 @@ class UvicornDriver(ServerDriver):
                 done, _ = await asyncio.wait({task}, timeout=2 * self.launch.shutdown_timeout)
                 if not done:
                     server.force_exit = True
-                    lifespan = lifespan_tasks(server)
-                    stuck = waiting_lines(lifespan, what="lifespan shutdown")
+                    running = lifespan_tasks(server)
+                    stuck = waiting_lines(running, what="lifespan shutdown")
                     self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
-                    for line in await cancel_within({task, *lifespan}, what="uvicorn's shutdown"):
+                    for line in await cancel_within({task, *running}, what="uvicorn's shutdown"):
                         self.output.append(line)
                     raise ShutdownTimeout(
                         f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
@@ -271,6 +273,9 @@ class UvicornDriver(ServerDriver):
                     component="backend",
                     output_tail=self.output.tail(),
                 )
+            interrupt = self._lifespan.interrupt if self._lifespan is not None else None
+            if interrupt is not None:
+                raise interrupt  # the app's lifespan shutdown exited or was interrupted
             raised = self._lifespan.raised if self._lifespan is not None else None
             if raised is not None:
                 # uvicorn logs it (at INFO with lifespan "auto") and carries on as if it

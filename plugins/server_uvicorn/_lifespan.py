@@ -45,25 +45,51 @@ class LifespanWatch:
         self.output = output
         self.logged = logged  # uvicorn logs the traceback itself with lifespan "on"
         self.raised: BaseException | None = None
+        #: A KeyboardInterrupt or SystemExit the app's lifespan raised, for the caller.
+        self.interrupt: BaseException | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = received = reported = False
+
+        async def watched_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            received = True
+            return message
 
         async def watched_send(message: Any) -> None:
-            nonlocal started
+            nonlocal started, reported
             if message["type"] == "lifespan.startup.complete":
                 started = True
+            elif message["type"] == "lifespan.startup.failed":
+                reported = True
             await send(message)
 
         try:
-            await self.app(scope, receive, watched_send)
-        except Exception as exc:
-            if started:
+            await self.app(scope, watched_receive, watched_send)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            interrupt = isinstance(exc, (KeyboardInterrupt, SystemExit))
+            if interrupt:
+                self.interrupt = exc  # for the caller of start() or stop(), as raised
+            if started and not interrupt:
                 self.raised = exc
                 if not self.logged:
                     self.output.append("ERROR: the app's lifespan raised after its startup")
                     self.output.append("\n".join(traceback_tail(exc)))
+            elif not started and not reported and (received or interrupt):
+                # uvicorn's lifespan "auto" takes any exception for "lifespan not
+                # supported" and serves the app; one whose startup began (it received
+                # lifespan.startup) failed to start. Told so, uvicorn does not serve it.
+                lines = [f"the app's lifespan startup raised {type(exc).__name__}: {exc}"]
+                await send(
+                    {
+                        "type": "lifespan.startup.failed",
+                        "message": "\n".join([*lines, *traceback_tail(exc)]),
+                    }
+                )
             raise
