@@ -125,8 +125,8 @@ class HypercornDriver(ServerDriver):
             "lifespan",
             str,
             "auto",
-            "ASGI lifespan: 'auto' serves an app whose lifespan raises without it (as hypercorn "
-            "does), 'on' makes that a startup failure, 'off' sends no lifespan events.",
+            "ASGI lifespan: 'auto' serves an app that raises before receiving lifespan.startup "
+            "without it, 'on' makes that a startup failure too, 'off' sends no lifespan events.",
             choices=("auto", "on", "off"),
         ),
         Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),

@@ -52,7 +52,8 @@ class UvicornDriver(ServerDriver):
             "lifespan",
             str,
             "auto",
-            "ASGI lifespan: 'auto' serves apps without lifespan support, 'on' requires it.",
+            "ASGI lifespan: 'auto' serves an app that raises before receiving lifespan.startup "
+            "without it, 'on' requires lifespan support.",
             choices=("auto", "on", "off"),
         ),
         Option(
