@@ -20,6 +20,7 @@ from .._errors import (
     AppLoadError,
     AppSpecError,
     ConfigError,
+    PluginError,
 )
 from .._plugins.calls import call_hook
 from .inline import write_app_source
@@ -150,6 +151,18 @@ class AppLoader:
             )
         return spec
 
+    def _not_an_app(self, spec: Any, loaded: Any) -> PluginError:
+        # firstresult: pluggy does not say whose result it was; name who could have.
+        hook = self.plugin_manager.hook.liveharness_load_app
+        names = [impl.plugin_name for impl in reversed(hook.get_hookimpls())]
+        plugin = names[0] if len(names) == 1 else " or ".join(names)
+        return PluginError(
+            f"liveharness_load_app (plugin {' or '.join(map(repr, names))}) returned {loaded!r} for the app spec "
+            f"{spec!r}: not an ASGI app (it is not callable); return the app, or None "
+            "to leave the spec to the next loader",
+            plugin=plugin,
+        )
+
     def load(self, spec: Any) -> Any:
         """The app for ``spec``: a plugin's, an import string's, or the object itself."""
         loaded = call_hook(
@@ -165,6 +178,8 @@ class AppLoader:
             config=self.config,
         )
         if loaded is not None:
+            if not callable(loaded):
+                raise self._not_an_app(spec, loaded)
             return loaded
         if isinstance(spec, str):
             source = "app_source=" if self.source is not None else str(self.config.source_of("app"))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._config.config import Config
-from .._errors import BackendStartError, FrontendStartError
+from .._errors import BackendStartError, FrontendStartError, PluginError
 from .._net.sockets import bind_listening_socket, server_url, url_host
 from .._runtime.states import State, start_within
 from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
@@ -103,7 +103,7 @@ class Frontend:
         driver: FrontendDriver = info.driver_class(launch)
         self.driver = driver
         undo.push("frontend", driver.stop)
-        self.url = await wait_for_frontend(driver, info.name, self.config)
+        self.url = await wait_for_frontend(driver, info.name, self.config, plugin=info.plugin)
 
     def _serve(
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0
@@ -178,7 +178,9 @@ def frontend_launch(
     )
 
 
-async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -> str:
+async def wait_for_frontend(
+    driver: FrontendDriver, name: str, config: Config, *, plugin: str = "<unknown plugin>"
+) -> str:
     """Start ``driver`` within its startup timeout and return its URL (no trailing slash).
 
     :raises StartupTimeout: it did not become ready in time; carries its output tail.
@@ -197,6 +199,14 @@ async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -
         tail=driver.output.tail,
         error_class=FrontendStartError,
     )
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        kind = type(driver)
+        raise PluginError(
+            f"frontend driver {name!r} ({kind.__module__}.{kind.__qualname__}) of plugin "
+            f"{plugin!r}: start() returned {url!r}; expected the frontend's URL, a str "
+            "such as 'http://127.0.0.1:5173'",
+            plugin=plugin,
+        )
     return url.rstrip("/")
 
 
