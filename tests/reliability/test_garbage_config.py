@@ -1,0 +1,68 @@
+"""Garbage configuration is rejected by ``Harness()``, naming the key, the value, where
+it came from and what is accepted; nothing is left to fail later at ``start()``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from liveharness import Harness, InvalidConfigValue, UnknownConfigKey
+
+APP = "liveharness.demo:DemoApp()"
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e309"])
+@pytest.mark.parametrize("where", ["pyproject", "env", "argument"])
+def test_numbers_that_are_not_finite(
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch, text: str, where: str
+) -> None:
+    if where == "pyproject":
+        toml = {"inf": "inf", "-inf": "-inf", "nan": "nan", "1e309": "1e309"}[text]
+        (isolated_config / "pyproject.toml").write_text(
+            f"[tool.liveharness]\nshutdown_timeout = {toml}\n"
+        )
+        source = "pyproject.toml"
+        arguments = {}
+    elif where == "env":
+        monkeypatch.setenv("LIVEHARNESS_SHUTDOWN_TIMEOUT", text)
+        source = "LIVEHARNESS_SHUTDOWN_TIMEOUT"
+        arguments = {}
+    else:
+        source = "argument shutdown_timeout="
+        arguments = {"shutdown_timeout": float(text)}
+    with pytest.raises(InvalidConfigValue) as info:
+        Harness(app=APP, **arguments)
+    message = str(info.value)
+    assert "shutdown_timeout = " in message
+    assert source in message
+    assert "expected number" in message
+
+
+def test_workers_beyond_reason(isolated_config: Path) -> None:
+    with pytest.raises(InvalidConfigValue, match="workers = 100000000 .* above the maximum"):
+        Harness(app="shop:app", workers=100_000_000)
+
+
+@pytest.mark.parametrize("where", ["pyproject", "env", "argument"])
+def test_misspelled_driver_table(
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    arguments: dict[str, object] = {}
+    if where == "pyproject":
+        (isolated_config / "pyproject.toml").write_text(
+            '[tool.liveharness.servers.uvicron]\nlog_level = "info"\n'
+        )
+        source = "pyproject.toml"
+    elif where == "env":
+        monkeypatch.setenv("LIVEHARNESS_SERVERS__UVICRON__LOG_LEVEL", "info")
+        source = "LIVEHARNESS_SERVERS__UVICRON__LOG_LEVEL"
+    else:
+        arguments = {"servers": {"uvicron": {"log_level": "info"}}}
+        source = "argument servers="
+    with pytest.raises(UnknownConfigKey) as info:
+        Harness(app=APP, **arguments)
+    message = str(info.value)
+    assert "'servers.uvicron'" in message
+    assert source in message
+    assert "did you mean 'servers.uvicorn'?" in message
