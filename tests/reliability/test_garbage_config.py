@@ -66,3 +66,16 @@ def test_misspelled_driver_table(
     assert "'servers.uvicron'" in message
     assert source in message
     assert "did you mean 'servers.uvicorn'?" in message
+
+
+def test_relative_config_file_is_the_projects(
+    isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "elsewhere"
+    project.mkdir()
+    (project / "ci.toml").write_text("shutdown_timeout = 7.5\n")
+    monkeypatch.setenv("LIVEHARNESS_CONFIG_FILE", "ci.toml")
+    # Not in the working directory (isolated_config): in the folder Harness(cwd=) names.
+    h = Harness(app=APP, cwd=project)
+    assert h.config.shutdown_timeout == 7.5
+    assert "ci.toml" in str(h.config.source_of("shutdown_timeout"))
