@@ -61,3 +61,17 @@ def test_a_frontend_start_returning_no_url(fault: Any) -> None:
         h.start()
     assert h.state is State.FAILED
     assert port_refuses(h.backend_url)
+
+
+def test_an_aggregated_shutdown_error_shows_each_failure_once() -> None:
+    from liveharness import ShutdownError, ShutdownTimeout
+    from liveharness._engine.undo import aggregate
+
+    first = ShutdownTimeout("uvicorn did not stop", component="backend")
+    second = ShutdownError("the frontend did not stop", component="frontend")
+    text = str(aggregate([first, second]))
+    assert text.count("uvicorn did not stop") == 1
+    # Each failure's phase and component are indented under it, not the aggregate's.
+    assert "\n  component: harness" in text
+    assert "\n        component: backend" in text
+    assert "\n  component: backend" not in text
