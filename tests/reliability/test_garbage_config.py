@@ -79,3 +79,16 @@ def test_relative_config_file_is_the_projects(
     h = Harness(app=APP, cwd=project)
     assert h.config.shutdown_timeout == 7.5
     assert "ci.toml" in str(h.config.source_of("shutdown_timeout"))
+
+
+def test_a_certificate_that_is_not_pem(isolated_config: Path) -> None:
+    from liveharness import ConfigError
+
+    cert = isolated_config / "cert.pem"
+    cert.write_text("this is not a certificate\n")
+    with pytest.raises(ConfigError) as info:
+        Harness(app=APP, tls=True, tls_certfile=str(cert))
+    message = str(info.value)
+    assert f"tls_certfile = {str(cert)!r}" in message
+    assert "argument tls_certfile=" in message
+    assert "expected a PEM certificate chain" in message
