@@ -194,8 +194,11 @@ class LifecycleError(LiveHarnessError):
     def __str__(self) -> str:
         text = f"{self.message}\n  phase: {self.phase}\n  component: {self.component}"
         cause = self.__cause__
-        if cause is not None:
-            text += f"\n  cause: {type(cause).__name__}: {cause}"
+        # An aggregate's cause is its first failure, listed below with the others.
+        if cause is not None and cause not in getattr(self, "failures", ()):
+            # Indented, so the cause's own phase and component lines read as its own.
+            detail = str(cause).replace("\n", "\n    ")
+            text += f"\n  cause: {type(cause).__name__}: {detail}"
         if self.output_tail:
             text += "\n  output (last lines):\n" + "\n".join(
                 f"    | {line}" for line in self.output_tail

@@ -20,7 +20,7 @@ sources is :mod:`.sources`, the options and the core keys are :mod:`.schema`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
@@ -166,6 +166,21 @@ class Config:
             for name, options in drivers.items():
                 for key, entry in options.items():
                     yield f"{table}.{name}.{key}", entry.value, entry.source
+
+    def check_driver_tables(self, known: Callable[[str], Iterable[str]]) -> None:
+        """Every driver table names a driver that exists (``servers.uvicron`` is a typo,
+        not a driver nobody selected).
+
+        :param known: the driver names of a kind (``"server"``, ...).
+        :raises UnknownConfigKey: a table for a name no plugin registered, with the
+            closest name that exists.
+        """
+        for table, drivers in self._drivers.items():
+            names = list(known(DRIVER_TABLES[table]))
+            for name, options in drivers.items():
+                if name not in names and options:
+                    source = next(iter(options.values())).source
+                    raise unknown_key(f"{table}.{name}", source, [f"{table}.{n}" for n in names])
 
     def driver_options(self, kind: str, name: str, schema: Iterable[Option]) -> dict[str, Any]:
         """The options of driver ``name`` checked against its ``schema``, defaults filled in.

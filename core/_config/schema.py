@@ -158,6 +158,8 @@ class Option:
             value = float(value)
             if math.isnan(value):
                 raise bad("is not a number")
+            if math.isinf(value):  # 'inf', or a literal too large for a float (1e309)
+                raise bad("is not a finite number")
         elif self.type is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad(f"is a {type(value).__name__}")
@@ -300,6 +302,7 @@ CORE_OPTIONS: tuple[Option, ...] = (
         1,
         "Serve from this many worker processes sharing the socket; needs an import-string app.",
         minimum=1,
+        maximum=256,
     ),
     Option(
         "isolation",

@@ -247,7 +247,8 @@ def read_sources(
             )
 
     explicit = environ.get(ENV_PREFIX + "CONFIG_FILE")
-    own = Path(explicit) if explicit else find_upwards("liveharness.toml", start)
+    # A relative name is the project's (Harness(cwd=...)), as the files found are.
+    own = start / explicit if explicit else find_upwards("liveharness.toml", start)
     if own is not None:
         if not own.is_file():
             raise ConfigError(

@@ -22,6 +22,7 @@ from .._errors import (
     AppLoadError,
     AppSpecError,
     ConfigError,
+    PluginError,
 )
 from .._plugins.calls import call_hook
 from .appdir import claim_app_dir
@@ -194,6 +195,18 @@ class AppLoader:
             )
         return spec
 
+    def _not_an_app(self, spec: Any, loaded: Any) -> PluginError:
+        # firstresult: pluggy does not say whose result it was; name who could have.
+        hook = self.plugin_manager.hook.liveharness_load_app
+        names = [impl.plugin_name for impl in reversed(hook.get_hookimpls())]
+        plugin = names[0] if len(names) == 1 else " or ".join(names)
+        return PluginError(
+            f"liveharness_load_app (plugin {' or '.join(map(repr, names))}) returned {loaded!r} for the app spec "
+            f"{spec!r}: not an ASGI app (it is not callable); return the app, or None "
+            "to leave the spec to the next loader",
+            plugin=plugin,
+        )
+
     def load(self, spec: Any) -> Any:
         """The app for ``spec``: a plugin's, an import string's, or the object itself."""
         loaded = call_hook(
@@ -210,6 +223,8 @@ class AppLoader:
             harness=self.harness,
         )
         if loaded is not None:
+            if not callable(loaded):
+                raise self._not_an_app(spec, loaded)
             return loaded
         if not isinstance(spec, str) and not callable(spec):
             raise AppSpecError(

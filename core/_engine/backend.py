@@ -24,16 +24,25 @@ from .._errors import (
     BackendStartError,
     LifecycleError,
     ShutdownError,
+    ShutdownTimeout,
     StartupTimeout,
     UsageError,
 )
-from .._net.sockets import bind_listening_socket, server_url, take_reserved_socket
+from .._net.sockets import (
+    bind_listening_socket,
+    close_copy,
+    refuse_connections,
+    server_url,
+    take_reserved_socket,
+)
 from .._runtime import logcapture
+from .._runtime.bounded import FORCE_GRACE, Abandoned, run_within
 from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
 from ..drivers import OutputTail, ServerDriver, ServerLaunch, TLSFiles
-from .serving import StopByApp, bounded_moment, owned, report_leftovers, serving
+from .servertasks import ServerTasks
+from .serving import StopByApp, bounded_moment, report_leftovers, serving
 
 if TYPE_CHECKING:
     from .._config.config import Config
@@ -75,8 +84,7 @@ class Backend:
         self.on_crash: Callable[[BackendCrashed], None] | None = None
         self._crash: tuple[str, ServerDriver] | None = None
         self._capture: contextlib.ExitStack | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._previous_factory: Any = None
+        self.tasks = ServerTasks()
         #: Awaited before each server starts serving / is stopped (the framework hooks).
         self.before_serving: Callable[[], Awaitable[None]] | None = None
         self.before_shutdown: Callable[[], Awaitable[None]] | None = None
@@ -114,7 +122,7 @@ class Backend:
             self.app_spec = spec if isinstance(spec, str) else None
             # Worker processes import the app themselves; the test process does not.
             self.app = spec if self.in_workers else self._load(spec)
-        self._watch_tasks()
+        self.tasks.watch(self.loop)
         token = serving.set(self)
         try:
             await bounded_moment(
@@ -180,7 +188,7 @@ class Backend:
             exc.component = "backend"
             if not self.in_workers:
                 # Where the startup hangs: the app's line, not only the server's.
-                exc.output_tail += tuple(waiting_lines(self._tasks, what="still starting:"))
+                exc.output_tail += tuple(waiting_lines(self.tasks.running, what="still starting:"))
             raise
         finally:
             serving.reset(token)
@@ -271,7 +279,7 @@ class Backend:
         found_at_stop: BaseException | None = None
         if driver is not None:
             try:
-                await driver.stop()
+                await self._stop_driver(driver)
             except LifecycleError as exc:
                 if crash is None:
                     failures.append(exc)
@@ -289,7 +297,23 @@ class Backend:
             error = self.crash_error()
             error.__cause__ = found_at_stop
             failures.insert(0, error)
-        report_leftovers(await self._settle_leftover_tasks(), self.config, failures)
+        leftovers, stuck = await self.tasks.settle(
+            grace=self.config.task_grace, owned_patterns=self.config.owned_tasks
+        )
+        last = failures[-1] if failures else None
+        if stuck and isinstance(last, LifecycleError):  # why the stop found them hanging
+            last.output_tail += tuple(stuck)
+        elif stuck:
+            failures.append(
+                ShutdownTimeout(
+                    f"{len(stuck)} task(s) of the backend ignored their cancellation and "
+                    "were abandoned (an 'except:' or 'except BaseException:' that does not "
+                    "re-raise?)",
+                    component="backend",
+                    output_tail=stuck,
+                )
+            )
+        report_leftovers(leftovers, self.config, failures)
         if len(failures) == 1:
             raise failures[0]
         if failures:
@@ -303,9 +327,38 @@ class Backend:
             self.driver.on_crash = None  # the server ending now is what was asked for
             self.stop_by_app.begin(self.loop)
 
+    async def _stop_driver(self, driver: ServerDriver) -> None:
+        """``driver.stop()``, cut off if it outlasts what it may take.
+
+        A server gets ``shutdown_timeout`` for the requests in flight and as much again
+        for the app's lifespan shutdown, then a grace to cancel what hung (the built-in
+        drivers report it themselves within that); a stop still running after both and
+        twice :data:`FORCE_GRACE` is cancelled, and abandoned if it ignores that.
+        """
+        timeout = self.config.shutdown_timeout
+        bound = 2 * timeout + 2 * FORCE_GRACE
+        name = self.server_info.name
+        try:
+            await run_within(driver.stop(), bound, what=f"server {name!r}'s stop()")
+        except Abandoned as exc:
+            where = [] if exc.stuck else waiting_lines(self.tasks.running, what="still stopping:")
+            raise ShutdownTimeout(
+                f"server {name!r} did not stop within {bound:g} s (twice shutdown_timeout = "
+                f"{timeout:g} s, from {self.config.source_of('shutdown_timeout')}, "
+                f"and {2 * FORCE_GRACE:g} s); cancelled",
+                component=self._component(),
+                output_tail=[*driver.output.tail(), *exc.stuck, *where],
+            ) from None
+        finally:
+            # Its copy of the socket, should it have forgotten it (a start that raised)
+            # or be stuck with it; closed by any driver that stopped as it should.
+            close_copy(driver.launch.sock, self.loop)
+
     def close_socket(self) -> None:
+        """Close the listening socket; the port refuses connections from now on, even if a
+        server driver kept (or forgot) its duplicate of it."""
         if self.sock is not None:
-            self.sock.close()
+            refuse_connections(self.sock, self.loop)
 
     def end_capture(self) -> None:
         """Stop copying the app's streams and root-logger records (see :meth:`start`)."""
@@ -317,61 +370,6 @@ class Backend:
         """Stop the server and start a new one on the same socket; the URL stays the same."""
         await self.stop_server()
         await self.start()
-
-    # ------------------------------------------------------------------ tasks
-
-    def _watch_tasks(self) -> None:
-        """Record the tasks created inside the server, through the loop's task factory."""
-        loop = self.loop
-        assert loop is not None
-        if getattr(loop.get_task_factory(), "liveharness_backend", None) is not None:
-            return
-        previous = loop.get_task_factory()
-        self._previous_factory = previous
-
-        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-            task: Any
-            if previous is not None:
-                task = previous(loop, coro, **kwargs)
-            else:
-                task = asyncio.Task(coro, loop=loop, **kwargs)
-            owner = serving.get()
-            if owner is not None:
-                owner._tasks.add(task)
-                task.add_done_callback(owner._tasks.discard)
-            return task
-
-        factory.liveharness_backend = self  # type: ignore[attr-defined]
-        loop.set_task_factory(factory)
-
-    def unwatch_tasks(self) -> None:
-        loop = self.loop
-        if (
-            loop is not None
-            and getattr(loop.get_task_factory(), "liveharness_backend", None) is self
-        ):
-            loop.set_task_factory(self._previous_factory)
-
-    async def _settle_leftover_tasks(self) -> list[str]:
-        current = asyncio.current_task()
-        pending = {task for task in self._tasks if not task.done() and task is not current}
-        if not pending:
-            return []
-        # A framework's own tasks (socket.io, timers) expect the loop's end to cancel
-        # them: they get no grace and are not reported.
-        framework = {task for task in pending if owned(task, self.config.owned_tasks)}
-        for task in framework:
-            task.cancel()
-        still = pending - framework
-        grace = self.config.task_grace
-        if still and grace > 0:
-            _, still = await asyncio.wait(still, timeout=grace)
-        described = [_describe(task) for task in still]
-        for task in still:
-            task.cancel()
-        if still or framework:
-            await asyncio.wait(still | framework, timeout=self.config.shutdown_timeout)
-        return sorted(described)
 
 
 def _in_app_code(exc: BaseException | None) -> bool:
@@ -385,9 +383,3 @@ def _in_app_code(exc: BaseException | None) -> bool:
         and os.sep + "importlib" + os.sep not in frame.filename
         for frame in traceback.extract_tb(exc.__traceback__)
     )
-
-
-def _describe(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    name = getattr(coro, "__qualname__", None) or type(coro).__name__
-    return f"{task.get_name()} ({name})"

@@ -358,7 +358,7 @@ class HarnessCore:
         self._undo.push_call("output capture", backend.end_capture)
         self._undo.push_call("socket", backend.close_socket)
         self._undo.push("backend", backend.stop_server)
-        self._undo.push_call("task watch", backend.unwatch_tasks)
+        self._undo.push_call("task watch", backend.tasks.unwatch)
         await backend.start()
 
     async def _stop(self, final: State) -> list[BaseException]:

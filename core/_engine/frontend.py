@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._config.config import Config
-from .._errors import BackendStartError, FrontendStartError
+from .._errors import BackendStartError, FrontendStartError, PluginError
 from .._net.sockets import bind_listening_socket, server_url, url_host
 from .._runtime.states import State, start_within
 from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
@@ -114,7 +114,7 @@ class Frontend:
         driver: FrontendDriver = info.driver_class(launch)
         self.driver = driver
         undo.push("frontend", driver.stop)
-        url = await wait_for_frontend(driver, info.name, self.config)
+        url = await wait_for_frontend(driver, info.name, self.config, plugin=info.plugin)
         # The frontend's own URL names where it listens; a browser elsewhere needs the
         # public name (the port is the same).
         public = self.config.public_host
@@ -197,7 +197,9 @@ def frontend_launch(
     )
 
 
-async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -> str:
+async def wait_for_frontend(
+    driver: FrontendDriver, name: str, config: Config, *, plugin: str = "<unknown plugin>"
+) -> str:
     """Start ``driver`` within its startup timeout and return its URL (no trailing slash).
 
     :raises StartupTimeout: it did not become ready in time; carries its output tail.
@@ -216,6 +218,14 @@ async def wait_for_frontend(driver: FrontendDriver, name: str, config: Config) -
         tail=driver.output.tail,
         error_class=FrontendStartError,
     )
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        kind = type(driver)
+        raise PluginError(
+            f"frontend driver {name!r} ({kind.__module__}.{kind.__qualname__}) of plugin "
+            f"{plugin!r}: start() returned {url!r}; expected the frontend's URL, a str "
+            "such as 'http://127.0.0.1:5173'",
+            plugin=plugin,
+        )
     return url.rstrip("/")
 
 

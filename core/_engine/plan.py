@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -21,7 +21,7 @@ from .._config.config import Config, load_config
 from .._errors import ConfigError
 from .._net.tls import TLSSetup
 from .._plugins.manager import load_plugins
-from ..drivers._registry import DriverInfo, DriverRegistry, ServerInfo
+from ..drivers._registry import DriverInfo, DriverKind, DriverRegistry, ServerInfo
 from .browseroptions import browser_options
 from .frontend import select_frontend
 
@@ -114,6 +114,8 @@ def _load(
 ) -> tuple[Config, pluggy.PluginManager, DriverRegistry]:
     config = load_config(options, cwd=cwd)
     manager, registry = load_plugins(disabled=config.disable_plugins, plugins=plugins)
+    # A table for a driver no plugin registered is a typo: found here, not ignored.
+    config.check_driver_tables(lambda kind: registry.names(cast("DriverKind", kind)))
     return config, manager, registry
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import fnmatch
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
@@ -27,17 +26,23 @@ __all__ = [
     "StopByApp",
     "bounded",
     "bounded_moment",
-    "owned",
     "report_leftovers",
     "request_stop",
     "serving",
 ]
 
 
+class Tasks(Protocol):
+    """The tasks made inside a backend's server (:class:`~.servertasks.ServerTasks`)."""
+
+    running: set[asyncio.Task[Any]]
+
+
 class Served(Protocol):
     """The backend, as the app's context knows it."""
 
-    _tasks: set[asyncio.Task[Any]]
+    @property
+    def tasks(self) -> Tasks: ...
 
     def request_stop(self) -> None: ...
 
@@ -144,13 +149,6 @@ async def bounded_moment(
         if stopping:
             raise ShutdownError(message, component="backend") from None
         raise StartupTimeout(message, phase=State.BACKEND_UP.name, component="backend") from None
-
-
-def owned(task: asyncio.Task[Any], patterns: list[str]) -> bool:
-    """Whether ``task`` matches an ``owned_tasks`` pattern, by its name or its coroutine's."""
-    coro = task.get_coro()
-    names = (task.get_name(), getattr(coro, "__qualname__", "") or "")
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns for name in names)
 
 
 def report_leftovers(leftovers: list[str], config: Config, failures: list[BaseException]) -> None:

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from .._errors import LiveHarnessError, ShutdownTimeout
-from ..drivers import ServerLaunch, TLSFiles, traceback_tail
+from ..drivers import ServerDriver, ServerLaunch, TLSFiles, traceback_tail
 from .apploader import load_app_spec
 from .plan import worker_server
 
@@ -26,9 +26,13 @@ EXIT_STOP_FAILED = 4
 EXIT_STOP_TIMEOUT = 5
 EXIT_CRASHED = 6
 
+# Seconds a worker whose harness's process died gets to stop before it exits.
+ORPHAN_GRACE = 0.5
+
 
 async def serve(spec: dict[str, Any]) -> int:
     loop = asyncio.get_running_loop()
+    owner = os.getppid()
     info = worker_server(spec["server"], disabled_plugins=spec["disabled_plugins"])
     app = load_app_spec(spec["app"])
     launch = ServerLaunch(
@@ -77,6 +81,8 @@ async def serve(spec: dict[str, Any]) -> int:
             code = EXIT_CRASHED
     finally:
         stopping.cancel()
+        if os.getppid() != owner:
+            await _stop_orphaned(driver)
         try:
             await driver.stop()
         except LiveHarnessError as exc:
@@ -85,6 +91,20 @@ async def serve(spec: dict[str, Any]) -> int:
             if started:  # else the start's own failure is what the harness hears of
                 code = EXIT_STOP_TIMEOUT if isinstance(exc, ShutdownTimeout) else EXIT_STOP_FAILED
     return code
+
+
+async def _stop_orphaned(driver: ServerDriver) -> None:
+    """The harness's process died (the kernel closed standard input; this process was
+    reparented): nobody waits for a drain, so the stop gets :data:`ORPHAN_GRACE`, then
+    the process exits, whatever its requests or the app's lifespan shutdown do."""
+    stop = asyncio.ensure_future(driver.stop())
+    done, _ = await asyncio.wait({stop}, timeout=ORPHAN_GRACE)
+    if not done:
+        print(f"liveharness worker {os.getpid()}: the harness's process died; exiting", flush=True)
+        os._exit(EXIT_STOP_TIMEOUT)  # a stuck task must not hold the exit either
+    with contextlib.suppress(Exception):
+        stop.result()
+    os._exit(0)
 
 
 def _say(exc: LiveHarnessError) -> None:

@@ -7,20 +7,29 @@ this module adds the blocking API, which runs the core on a loop thread of the h
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._engine.core import HarnessCore
 from .._engine.undo import aggregate
-from .._errors import InvalidTransition, ShutdownError, UsageError
-from .._runtime.loopthread import CallerThread, LoopThread
+from .._errors import InvalidTransition, ShutdownError, ShutdownTimeout, UsageError
+from .._net.sockets import refuse_connections
+from .._runtime.loopthread import CallerThread, LoopThread, LoopThreadStuck
 from .._runtime.states import State
 
 if TYPE_CHECKING:
     from .._plugins.view import HarnessView
 
 __all__ = ["Harness"]
+
+# How long the blocking stop() waits for the harness's loop before giving up on it:
+# every stop step is bounded by shutdown_timeout (the backend's by twice that) plus a
+# grace, so only code blocking the loop itself outlasts this.
+LOOP_STOP_FACTOR = 4
+LOOP_STOP_MARGIN = 2.0
 
 
 class Harness(HarnessCore):
@@ -104,17 +113,40 @@ class Harness(HarnessCore):
             thread, self._loop_thread = self._loop_thread, None
             # Browsers that belong to this thread are closed on it, at the loop's request.
             caller = self._caller = CallerThread(loop) if self._browsers.sessions else None
+            bound = LOOP_STOP_FACTOR * self.config.shutdown_timeout + LOOP_STOP_MARGIN
             try:
                 if thread is None:  # started in a caller's loop, stopped from another thread
                     future = asyncio.run_coroutine_threadsafe(self.astop(), loop)
                     if caller is not None:
-                        caller.serve(future)
-                    future.result()
+                        caller.serve(future, deadline=time.monotonic() + bound)
+                    try:
+                        future.result(timeout=bound)
+                    except concurrent.futures.TimeoutError:
+                        raise self._gave_up_on_loop(bound, None) from None
                     return
                 # One hop: the loop stops itself after astop() and the thread is joined.
-                thread.run_then_close(self.astop(), serve=caller)
+                thread.run_then_close(self.astop(), serve=caller, timeout=bound)
+            except LoopThreadStuck as exc:
+                raise self._gave_up_on_loop(bound, exc.where) from None
             finally:
                 self._caller = None
+
+    def _gave_up_on_loop(self, bound: float, where: str | None) -> ShutdownTimeout:
+        """The loop did not finish stopping in time: code blocks it, and nothing can
+        interrupt that. Release what can be released from here; say where it is stuck."""
+        if self._backend.sock is not None:
+            refuse_connections(self._backend.sock, self._loop)
+        return ShutdownTimeout(
+            f"{self.name}'s event loop did not finish stopping within {bound:g} s "
+            f"({LOOP_STOP_FACTOR} x shutdown_timeout = {self.config.shutdown_timeout:g} s, "
+            f"from {self.config.source_of('shutdown_timeout')}, and {LOOP_STOP_MARGIN:g} s): "
+            + (f"it is blocked in {where}" if where else "something blocks it")
+            + "; code that blocks the event loop cannot be interrupted. Gave up waiting: "
+            "the port is closed, and the stop goes on in the loop's daemon thread",
+            phase="STOPPING",
+            component="harness",
+            output_tail=[f"event loop blocked in {where}"] if where else [],
+        )
 
     def __enter__(self) -> Harness:
         return self.start()

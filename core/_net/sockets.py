@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import errno
 import os
 import socket
 import threading
+from typing import Any
 
 from .._errors import BackendStartError, PortInUseError
 
 __all__ = [
     "bind_listening_socket",
+    "close_copy",
+    "refuse_connections",
     "release_reserved_ports",
     "reserve_free_port",
     "reserved_ports",
@@ -191,3 +196,57 @@ def release_reserved_ports() -> None:
         _reserved.clear()
     for sock in sockets:
         sock.close()
+
+
+def refuse_connections(sock: socket.socket, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Stop ``sock`` listening for every duplicate of it, whoever holds one; close it.
+
+    On Linux ``shutdown(SHUT_RDWR)`` on a listening socket ends the listening for every
+    ``dup()`` of it, so a driver that forgot its copy, or a server that is stuck and was
+    abandoned, cannot keep the port accepting. A copy an asyncio server of ``loop``
+    still watches would then wake the loop with ``EINVAL`` on every turn; it is
+    unregistered first.
+    """
+    try:
+        name = sock.getsockname()
+    except OSError:  # already closed
+        return
+    if loop is not None and not loop.is_closed():
+        _unwatch_listeners(loop, name)
+    with contextlib.suppress(OSError):  # not listening (never was, or shut down already)
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def close_copy(sock: socket.socket, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close a server driver's copy of the listening socket, which it may have forgotten
+    or been stuck with, without ending the listening of the others (a restart's)."""
+    try:
+        name = sock.getsockname()
+    except OSError:  # closed by its driver, as it should be
+        return
+    if loop is not None and not loop.is_closed():
+        _unwatch_listeners(loop, name)
+    sock.close()
+
+
+def _unwatch_listeners(loop: asyncio.AbstractEventLoop, name: Any) -> None:
+    selector = getattr(loop, "_selector", None)  # selector event loops (not uvloop)
+    if selector is None:
+        return
+    for key in list(selector.get_map().values()):
+        # asyncio registers the descriptor, not the socket object.
+        try:
+            probe = socket.socket(fileno=key.fd)
+        except OSError:  # not a socket (a pipe)
+            continue
+        try:
+            same = probe.getsockname() == name and bool(
+                probe.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            )
+        except OSError:
+            same = False
+        finally:
+            probe.detach()  # the descriptor stays its owner's
+        if same:
+            loop.remove_reader(key.fd)

@@ -71,6 +71,8 @@ class TLSSetup:
                 key="tls_certfile",
                 source=str(config.source_of("tls_keyfile")),
             )
+        if paths["tls_certfile"] is not None:
+            _check_pem(config, paths["tls_certfile"], paths["tls_keyfile"])
         if paths["tls_certfile"] is None:
             try:
                 import trustme  # noqa: F401
@@ -116,6 +118,24 @@ class TLSSetup:
         folder, self._folder = self._folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_pem(config: Config, certfile: str, keyfile: str | None) -> None:
+    """Load the certificate and key as a server would, so that a file that is not PEM
+    fails here naming itself, not at start as ``[SSL] PEM lib (_ssl.c:...)``."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        key = "tls_keyfile" if keyfile is not None and "key" in str(exc).lower() else "tls_certfile"
+        files = f"{certfile!r}" + (f" with the key {keyfile!r}" if keyfile else "")
+        raise ConfigError(
+            f"tls_certfile = {files} (from {config.source_of('tls_certfile')}) cannot be "
+            f"loaded: {exc.strerror or exc}; expected a PEM certificate chain and its "
+            "unencrypted PEM private key (in tls_keyfile, or in the same file)",
+            key=key,
+            value=certfile,
+            source=str(config.source_of("tls_certfile")),
+        ) from None
 
 
 class QuickCloseSSLObject(ssl.SSLObject):

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["CallerThread", "LoopThread", "run_in_thread"]
+from .bounded import FORCE_GRACE, Abandoned, cancel_within, run_within
+from .stacks import thread_waiting_line
+
+__all__ = ["CallerThread", "LoopThread", "LoopThreadStuck", "run_in_thread"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("liveharness")
 
 
 class LoopThread:
@@ -27,6 +34,8 @@ class LoopThread:
         # a join() interrupted by Ctrl-C marks a thread that still runs as ended, so
         # joining again returns at once (CPython gh-90882).
         self._finished = threading.Event()
+        #: Where each task left on the loop that ignored its cancellation waits.
+        self.abandoned: list[str] = []
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -38,16 +47,32 @@ class LoopThread:
         loop = self.loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_forever()
+            while True:
+                try:
+                    loop.run_forever()
+                    break
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    # A task of the app's raised it (a handler's sys.exit()), and asyncio
+                    # let it out of the loop, which is intact: the harness runs on, and
+                    # its server reports what the app did.
+                    logger.error(
+                        "liveharness: a task on %s's event loop raised %s; ignored",
+                        self._thread.name,
+                        type(exc).__name__,
+                        exc_info=exc,
+                    )
         finally:
             try:
+                # Each bounded: a task, async generator or executor thread of the app's
+                # that ignores its cancellation is given up on, not waited for forever.
                 pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-                for task in pending:
-                    task.cancel()
                 if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
+                    self.abandoned = loop.run_until_complete(
+                        cancel_within(pending, what="a task left on the loop")
+                    )
+                for closing in (loop.shutdown_asyncgens(), loop.shutdown_default_executor()):
+                    with contextlib.suppress(Abandoned):
+                        loop.run_until_complete(run_within(closing, FORCE_GRACE))
             finally:
                 asyncio.set_event_loop(None)
                 loop.close()
@@ -68,14 +93,22 @@ class LoopThread:
             raise
 
     def run_then_close(
-        self, coro: Coroutine[Any, Any, T], *, serve: CallerThread | None = None
+        self,
+        coro: Coroutine[Any, Any, T],
+        *,
+        serve: CallerThread | None = None,
+        timeout: float | None = None,
     ) -> T:
         """Run ``coro``, then stop the loop and join the thread; return the result.
 
         Saves a wake-up of the calling thread compared to :meth:`run` then :meth:`close`.
 
         :param serve: run the calls ``coro`` sends to this (the calling) thread meanwhile.
+        :param timeout: give up on the thread after this many seconds.
+        :raises LoopThreadStuck: the thread had not finished after ``timeout`` seconds
+            (code blocking the loop); it is left to run on, as the daemon it is.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
 
         first: list[asyncio.Task[T | _Raised]] = []
         failed: list[Exception] = []  # how ``coro`` failed, whichever future reports it
@@ -109,8 +142,8 @@ class LoopThread:
                         self._join()
                         break
                 if serve is not None and not future.done():
-                    serve.serve(future)
-                self._join()
+                    serve.serve(future, deadline=deadline)
+                self._join(deadline)
                 break
             except KeyboardInterrupt as exc:
                 # Ctrl-C while stopping: the stop goes on, and is waited for, so nothing
@@ -135,9 +168,23 @@ class LoopThread:
             if self._thread is not threading.current_thread():
                 self._join()
 
-    def _join(self) -> None:
-        self._finished.wait()
+    def _join(self, deadline: float | None = None) -> None:
+        timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
+        if not self._finished.wait(timeout):
+            raise LoopThreadStuck(self._thread)
         self._thread.join()  # it has finished its work; this takes microseconds
+
+
+class LoopThreadStuck(Exception):
+    """A loop thread did not finish in time: something blocks its event loop."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        #: Where the thread is, e.g. ``"app at /srv/shop/main.py:12: time.sleep(60)"``.
+        self.where = thread_waiting_line(thread)
+        super().__init__(
+            f"the event loop thread {thread.name!r} is blocked"
+            + (f" in {self.where}" if self.where else "")
+        )
 
 
 class _Raised:
@@ -202,8 +249,9 @@ class CallerThread:
             self._work.put((function, future))
         return await future
 
-    def serve(self, done: concurrent.futures.Future[Any]) -> None:
-        """Run the calls sent here until ``done`` completes.
+    def serve(self, done: concurrent.futures.Future[Any], *, deadline: float | None = None) -> None:
+        """Run the calls sent here until ``done`` completes (or ``time.monotonic()`` passes
+        ``deadline``: the caller then finds ``done`` not done).
 
         Interrupted (Ctrl-C), it fails the call it was running and what is queued, and
         raises; it may be called again to go on serving.
@@ -211,8 +259,17 @@ class CallerThread:
         with self._lock:
             self._open = True
         done.add_done_callback(lambda _: self._work.put(None))
+
+        def next_item() -> tuple[Callable[[], Any], asyncio.Future[Any]] | None:
+            if deadline is None:
+                return self._work.get()
+            try:
+                return self._work.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                return None
+
         try:
-            while (item := self._work.get()) is not None:
+            while (item := next_item()) is not None:
                 function, future = item
                 try:
                     result = function()

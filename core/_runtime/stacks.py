@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import linecache
 import os
+import sys
+import threading
 from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
-__all__ = ["waiting_lines", "where_waiting"]
+__all__ = ["thread_waiting_line", "waiting_lines", "where_waiting"]
 
 _ASYNCIO = os.path.dirname(asyncio.__file__) + os.sep
+_STDLIB = os.path.dirname(os.__file__) + os.sep
 
 
 def _await_chain(coro: Any) -> list[FrameType]:
@@ -39,7 +42,21 @@ def where_waiting(task: asyncio.Task[Any]) -> str | None:
     ]
     if not frames:
         return None
-    frame = frames[-1]
+    return _describe_frame(frames[-1])
+
+
+def thread_waiting_line(thread: threading.Thread) -> str | None:
+    """Where ``thread`` is now: its innermost frame outside the standard library (the
+    app's blocking call), with its source line; ``None`` if it has ended."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None and frame.f_code.co_filename.startswith(_STDLIB):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return _describe_frame(frame)
+
+
+def _describe_frame(frame: FrameType) -> str:
     code = frame.f_code
     source = linecache.getline(code.co_filename, frame.f_lineno).strip()
     where = f"{code.co_name} at {code.co_filename}:{frame.f_lineno}"

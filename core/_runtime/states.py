@@ -11,15 +11,14 @@ answers, ``READY`` means everything the configuration asked for answers.
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .._errors import InvalidTransition, LifecycleError, StartupError, StartupTimeout
+from .bounded import Abandoned, run_within
 from .output import traceback_tail
 
 __all__ = ["State", "Timeline", "TimelineEntry", "check_transition", "start_within"]
@@ -137,19 +136,17 @@ async def start_within(
     :raises StartupError: ``error_class``, wrapping any other exception.
     """
     try:
-        if sys.version_info >= (3, 11):
-            # Runs in this task; wait_for would add a task per call.
-            async with asyncio.timeout(seconds):
-                return await start
-        else:  # pragma: no cover - Python 3.10
-            return await asyncio.wait_for(start, seconds)
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+        # In a task of its own, waited on with a timeout rather than cancelled at it:
+        # a start (or the app code it runs) that swallows its cancellation cannot
+        # hold the caller past ``seconds`` and a short grace.
+        return await run_within(start, seconds, what=what)
+    except Abandoned as exc:
         raise StartupTimeout(
             f"{what} did not become ready within {timeout_detail}",
             phase=phase.name,
             component=component,
-            output_tail=tail(),
-        ) from exc
+            output_tail=[*tail(), *exc.stuck],
+        ) from None
     except LifecycleError as exc:
         if not exc.output_tail:
             exc.output_tail = tuple(tail())

@@ -49,7 +49,8 @@ The toolkit
 - Output: :class:`OutputTail` (what a component wrote, for error messages);
   :mod:`logcapture <liveharness.drivers.logcapture>` routes a server library's log
   records to the driver that runs it; :func:`traceback_tail` and
-  :func:`waiting_lines` turn an exception or a stuck task into readable lines.
+  :func:`waiting_lines` turn an exception or a stuck task into readable lines;
+  :func:`cancel_within` cancels tasks and gives up on those that ignore it.
 - Processes: :class:`ChildProcess` (own process group, output through a pipe, exit
   watched without polling), :func:`end_process_tree`, :func:`strip_ansi`,
   :class:`Watchdog` (ends what a dead owner left behind).
@@ -73,6 +74,7 @@ from .._processes.child import ChildProcess, strip_ansi
 from .._processes.trees import end_process_tree
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
+from .._runtime.bounded import cancel_within
 from .._runtime.output import OutputTail, traceback_tail
 from .._runtime.stacks import waiting_lines, where_waiting
 from ._browser import BrowserDriver, BrowserLaunch, BrowserSession, Owner
@@ -132,6 +134,7 @@ __all__ = [
     "TLSFiles",
     "Watchdog",
     "build_lock",
+    "cancel_within",
     "chromium_arguments",
     "content_type",
     "end_process_tree",

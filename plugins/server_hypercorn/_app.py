@@ -15,7 +15,7 @@ from typing import Any
 from liveharness import OutputTail
 from liveharness.drivers import traceback_tail, waiting_lines
 
-__all__ = ["WatchedApp"]
+__all__ = ["AppInterrupted", "WatchedApp"]
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -38,6 +38,8 @@ class WatchedApp:
         self.lifespan_started = False
         #: What the app's lifespan raised after its startup had completed.
         self.lifespan_raised: BaseException | None = None
+        #: A KeyboardInterrupt or SystemExit the app's lifespan raised, for the caller.
+        self.interrupt: BaseException | None = None
         self.calls: dict[asyncio.Task[Any], AppCall] = {}
         self.cut_off = 0
 
@@ -56,6 +58,10 @@ class WatchedApp:
                 await self.app(scope, receive, call.send)
         except WebSocketClosed:
             pass  # the app ended on the close the harness sent; nothing to log
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # hypercorn lets these out of its task, and asyncio out of the event loop:
+            # the harness's loop thread would end. As uvicorn does, a 500 and a log line.
+            raise AppInterrupted(f"the app raised {type(exc).__name__}: {exc}") from exc
         except asyncio.CancelledError:
             if self.stopping:
                 self.cut_off += 1  # hypercorn's graceful_timeout, or the driver's, ran out
@@ -67,6 +73,13 @@ class WatchedApp:
         if self.lifespan == "off" or self.stopping:
             return  # returning without a message: hypercorn sends no lifespan events
         self.lifespan_task = asyncio.current_task()
+        received = False
+
+        async def tracking_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received = True
+            return message
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete":
@@ -76,14 +89,22 @@ class WatchedApp:
         from hypercorn.utils import LifespanFailureError
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, tracking_receive, tracking_send)
         except (asyncio.CancelledError, LifespanFailureError):
             raise
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # For the caller of start() or stop() (asyncio would let it out of the loop);
+            # hypercorn is told the lifespan failed, so it stops.
+            self.interrupt = exc
+            phase = "shutdown" if self.lifespan_started else "startup"
+            raise LifespanFailureError(phase, f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:
             if self.lifespan_started:
                 self.lifespan_raised = exc
                 raise  # hypercorn logs it (traceback included) and shuts down without lifespan
-            if self.lifespan == "on":
+            # An app whose startup began (it received lifespan.startup) and then raised
+            # failed to start; only one that raised before that does not speak lifespan.
+            if self.lifespan == "on" or received:
                 self.output.append("ERROR: the app's lifespan startup raised")
                 self.output.append("\n".join(traceback_tail(exc)))
                 raise LifespanFailureError("startup", f"{type(exc).__name__}: {exc}") from exc
@@ -114,6 +135,10 @@ class WatchedApp:
             self.output.append(f"WARNING: {line}")
         for task in self.calls:
             task.cancel()
+
+
+class AppInterrupted(Exception):
+    """A request handler raised KeyboardInterrupt or SystemExit (the cause)."""
 
 
 class WebSocketClosed(ConnectionResetError):

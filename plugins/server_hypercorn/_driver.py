@@ -20,6 +20,7 @@ from liveharness import (
 from liveharness.drivers import (
     BACKLOG,
     QuickCloseSSLObject,
+    cancel_within,
     logcapture,
     traceback_tail,
     waiting_lines,
@@ -124,8 +125,8 @@ class HypercornDriver(ServerDriver):
             "lifespan",
             str,
             "auto",
-            "ASGI lifespan: 'auto' serves an app whose lifespan raises without it (as hypercorn "
-            "does), 'on' makes that a startup failure, 'off' sends no lifespan events.",
+            "ASGI lifespan: 'auto' serves an app that raises before receiving lifespan.startup "
+            "without it, 'on' makes that a startup failure too, 'off' sends no lifespan events.",
             choices=("auto", "on", "off"),
         ),
         Option("root_path", str, "", "The ASGI root_path, for an app mounted below a prefix."),
@@ -222,6 +223,8 @@ class HypercornDriver(ServerDriver):
             self._task.add_done_callback(self._ended)
             return
         exc = None if self._task.cancelled() else self._task.exception()
+        if self._app.interrupt is not None:
+            raise self._app.interrupt  # the app's own exit or Ctrl-C, for the caller
         reason = f"{type(exc).__name__}: {exc}" if exc else "it returned before serving"
         self.output.append(f"ERROR: {reason}")
         raise self._error(BackendStartError, f"hypercorn failed to start: {reason}") from exc
@@ -280,6 +283,7 @@ class HypercornDriver(ServerDriver):
     async def stop(self) -> None:
         task = self._task
         closing: set[asyncio.Task[None]] = set()
+        error: LifecycleError | None = None
         try:
             if task is None:
                 return
@@ -287,6 +291,14 @@ class HypercornDriver(ServerDriver):
             # Stopped while starting (a startup timeout, Ctrl-C), this cancels the app's
             # startup and hypercorn returns without serving.
             closing = self._app.stop()
+            if not self._ready:
+                # Nothing to drain: end the startup now, whatever the app's startup does.
+                lifespan = self._app.lifespan_task
+                if await _cancel({task, *([lifespan] if lifespan else [])}, self.output):
+                    message = "the app's lifespan startup ignored its cancellation; abandoned"
+                    raise self._error(ShutdownTimeout, message)
+                self._check_stopped(task)
+                return
             timeout = self.launch.shutdown_timeout
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:
@@ -295,25 +307,37 @@ class HypercornDriver(ServerDriver):
                 # cancels whole connections, which asyncio 3.11 logs as errors, and on
                 # Python >= 3.12 Server.wait_closed() waits for every connection first.)
                 self._app.cancel_calls()
-                # then the app's lifespan shutdown, which hypercorn bounds by timeout
-                done, _ = await asyncio.wait({task}, timeout=2 * timeout)
+                # then the app's lifespan shutdown, which hypercorn bounds by timeout (a
+                # little more here, so that its error, which says where the app waits, wins)
+                done, _ = await asyncio.wait({task}, timeout=timeout + 0.25)
             if not done:
-                await _cancel({task})
-                raise self._error(
-                    ShutdownTimeout, f"hypercorn did not stop within {3 * timeout:g} s; cancelled"
-                )
+                await _cancel({task, *self._app.calls}, self.output)
+                message = f"hypercorn did not stop within {2 * timeout + 0.25:g} s; cancelled"
+                raise self._error(ShutdownTimeout, message)
             self._check_stopped(task)
+        except LifecycleError as exc:
+            error = exc
+            raise
         finally:
             # A failure after the lifespan startup (a bad certificate) leaves the app's
             # lifespan waiting for a shutdown hypercorn will never send.
             lifespan = self._app.lifespan_task
-            await _cancel(closing | ({lifespan} if lifespan is not None else set()))
+            calls = set(self._app.calls)  # requests that ignored being cut off
+            stuck = await _cancel(
+                closing | calls | ({lifespan} if lifespan else set()), self.output
+            )
+            if calls:
+                _abort_connections(self._app)
+            if error is not None:  # what it found hanging was given up on: say so
+                error.output_tail += tuple(f"WARNING: {line}" for line in stuck)
             self.launch.sock.close()
 
     def _check_stopped(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
         exc = task.exception()  # also marks a failure start() reported as retrieved
+        if self._ready and self._app.interrupt is not None:
+            raise self._app.interrupt  # the app's lifespan shutdown exited or was interrupted
         if exc is not None and self._ready and _is_lifespan_timeout(exc):
             lifespan = self._app.lifespan_task
             for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):
@@ -355,12 +379,27 @@ def _is_lifespan_timeout(exc: BaseException) -> bool:
     return isinstance(exc, LifespanTimeoutError)
 
 
-async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
-    pending = {task for task in tasks if not task.done()}
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+def _abort_connections(app: WatchedApp) -> None:
+    """Close ``app``'s connections whose requests were given up on: their tasks, stuck
+    waiting for the app, would keep them (and the clients waiting on them) open."""
+    for task in asyncio.all_tasks():
+        # hypercorn's per-connection callback: _server_callback(reader, writer), with the
+        # app it serves (wrapped: ASGIWrapper.app) among its free variables.
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if frame is None or frame.f_code.co_name != "_server_callback":
+            continue
+        scope = frame.f_locals
+        writer = scope.get("writer")
+        if getattr(scope.get("app"), "app", None) is app and writer is not None:
+            writer.transport.abort()
+
+
+async def _cancel(tasks: set[asyncio.Task[Any]], output: OutputTail) -> list[str]:
+    """Cancel ``tasks``; give up on those that ignore it (noted in ``output``)."""
+    stuck = await cancel_within(tasks, what="hypercorn's task")
+    for line in stuck:
+        output.append(f"WARNING: {line}")
     for task in tasks:
-        if not task.cancelled():
+        if task.done() and not task.cancelled():
             task.exception()  # retrieved: a closing WebSocket may fail with its connection
+    return stuck

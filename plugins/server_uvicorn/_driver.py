@@ -20,9 +20,15 @@ from liveharness import (
     ShutdownError,
     ShutdownTimeout,
 )
-from liveharness.drivers import QuickCloseSSLObject, logcapture, traceback_tail, waiting_lines
+from liveharness.drivers import (
+    QuickCloseSSLObject,
+    cancel_within,
+    logcapture,
+    traceback_tail,
+    waiting_lines,
+)
 
-from ._lifespan import LifespanWatch, cancel_lifespan, is_lifespan_of
+from ._lifespan import LifespanWatch, lifespan_tasks
 from ._server import server_classes, without_access_log
 
 __all__ = ["UvicornDriver"]
@@ -67,7 +73,8 @@ class UvicornDriver(ServerDriver):
             "lifespan",
             str,
             "auto",
-            "ASGI lifespan: 'auto' serves apps without lifespan support, 'on' requires it.",
+            "ASGI lifespan: 'auto' serves an app that raises before receiving lifespan.startup "
+            "without it, 'on' requires lifespan support.",
             choices=("auto", "on", "off"),
         ),
         Option(
@@ -159,6 +166,8 @@ class UvicornDriver(ServerDriver):
         if server.ready.is_set():
             self._task.add_done_callback(self._ended)
             return
+        if self._lifespan.interrupt is not None:
+            raise self._lifespan.interrupt  # the app's own exit or Ctrl-C, for the caller
         # The server task ended before startup completed: say why, from what uvicorn logged.
         exc = self._task.exception()
         reason = self._startup_reason()
@@ -240,9 +249,16 @@ class UvicornDriver(ServerDriver):
             if not task.done() and not server.ready.is_set():
                 # Stopped while starting (a startup timeout, Ctrl-C): there is nothing to
                 # drain, so cancel the startup and the app's lifespan task with it.
-                task.cancel()
-                await asyncio.wait({task})
-                await cancel_lifespan(server)
+                stuck = await cancel_within(
+                    {task, *lifespan_tasks(server)}, what="uvicorn's startup"
+                )
+                if stuck:
+                    raise ShutdownTimeout(
+                        "the app's lifespan startup ignored its cancellation; abandoned",
+                        phase="STOPPING",
+                        component="backend",
+                        output_tail=[*self.output.tail(), *stuck],
+                    )
             elif not task.done():
                 server.request_exit()
                 # uvicorn bounds the drain by shutdown_timeout; the lifespan shutdown
@@ -250,14 +266,11 @@ class UvicornDriver(ServerDriver):
                 done, _ = await asyncio.wait({task}, timeout=2 * self.launch.shutdown_timeout)
                 if not done:
                     server.force_exit = True
-                    stuck = waiting_lines(
-                        [t for t in asyncio.all_tasks() if is_lifespan_of(t, server)],
-                        what="lifespan shutdown",
-                    )
+                    running = lifespan_tasks(server)
+                    stuck = waiting_lines(running, what="lifespan shutdown")
                     self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
-                    task.cancel()
-                    await asyncio.wait({task})
-                    await cancel_lifespan(server)
+                    for line in await cancel_within({task, *running}, what="uvicorn's shutdown"):
+                        self.output.append(line)
                     raise ShutdownTimeout(
                         f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
                         phase="STOPPING",
@@ -282,6 +295,9 @@ class UvicornDriver(ServerDriver):
                     component="backend",
                     output_tail=self.output.tail(),
                 )
+            interrupt = self._lifespan.interrupt if self._lifespan is not None else None
+            if interrupt is not None:
+                raise interrupt  # the app's lifespan shutdown exited or was interrupted
             raised = self._lifespan.raised if self._lifespan is not None else None
             if raised is not None:
                 # uvicorn logs it (at INFO with lifespan "auto") and carries on as if it
@@ -310,6 +326,8 @@ class UvicornDriver(ServerDriver):
         # A main loop that raised skipped uvicorn's shutdown: the listeners still accept,
         # connections stay open, the app's lifespan waits. Run that shutdown now.
         server.force_exit = False
-        with contextlib.suppress(Exception, asyncio.TimeoutError):
-            await asyncio.wait_for(server.shutdown(), 2 * self.launch.shutdown_timeout)
-        await cancel_lifespan(server)
+        shutdown = asyncio.ensure_future(server.shutdown())
+        await asyncio.wait({shutdown}, timeout=2 * self.launch.shutdown_timeout)
+        stuck = {shutdown, *lifespan_tasks(server)}
+        for line in await cancel_within(stuck, what="uvicorn's shutdown"):
+            self.output.append(line)

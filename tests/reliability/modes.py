@@ -14,6 +14,13 @@ async def start(harness: Harness, mode: str) -> None:
         await harness.astart()
 
 
+async def stop(harness: Harness, mode: str) -> None:
+    if mode == "sync":
+        harness.stop()
+    else:
+        await harness.astop()
+
+
 async def start_fails(fault: Any, mode: str, harness: Harness, error: Any, **expected: Any) -> Any:
     if mode == "sync":
         return fault.start_fails(harness, error, **expected)

@@ -122,3 +122,89 @@ def test_nothing_is_left_when_the_test_process_is_killed(
                 process.kill()
         if owner.stdout is not None:
             owner.stdout.close()
+
+
+WORKERS_OWNER = textwrap.dedent(
+    """
+    import json, sys, threading
+    import psutil
+    from liveharness import Harness
+
+    # A shutdown_timeout far longer than the test waits: a worker that drained for
+    # its dead owner would outlive the wait.
+    h = Harness(app="{module}:app", workers=2, shutdown_timeout=600).start()
+    print(json.dumps({{
+        "pids": [p.pid for p in psutil.Process().children(recursive=True)],
+        "url": h.url,
+    }}), flush=True)
+    threading.Event().wait()
+    """
+)
+
+HANGS_IN_REQUEST = """
+import asyncio
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"started ", "more_body": True})
+    await asyncio.Event().wait()
+"""
+
+# Far less than the owner's shutdown_timeout; a worker ends within a second.
+ORPHAN_SETTLE = 30
+
+
+def test_workers_of_a_killed_owner_do_not_drain_for_it(tmp_path: Path, leftovers: object) -> None:
+    import socket
+
+    (tmp_path / "orphan_app.py").write_text(HANGS_IN_REQUEST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    owner = subprocess.Popen(
+        [sys.executable, "-c", WORKERS_OWNER.format(module="orphan_app")],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+    )
+    processes: list[psutil.Process] = []
+    clients: list[socket.socket] = []
+    try:
+        assert owner.stdout is not None
+        line = owner.stdout.readline()
+        assert line, f"the owner exited with {owner.wait()} before it was ready"
+        report = json.loads(line)
+        processes = everything_started_by(owner)
+        host, port = report["url"].split("://", 1)[1].rsplit(":", 1)
+        for _ in range(4):  # requests hanging in the workers
+            client = socket.create_connection((host, int(port)), timeout=30)
+            client.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert b"started" in client.recv(65536)
+            clients.append(client)
+
+        owner.kill()
+        owner.wait()
+
+        _, survivors = psutil.wait_procs(processes, timeout=ORPHAN_SETTLE)
+        survivors = [p for p in survivors if alive(p)]
+        assert not survivors, [f"{p.pid} {' '.join(p.cmdline())}" for p in survivors]
+    finally:
+        for client in clients:
+            client.close()
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        for process in processes:
+            if alive(process):
+                process.kill()
+        if owner.stdout is not None:
+            owner.stdout.close()

@@ -372,8 +372,10 @@ async def raising_lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -
     await hello_app(scope, receive, send)
 
 
-def test_lifespan_startup_raising_fails_with_lifespan_on() -> None:
-    h = hypercorn_harness(raising_lifespan_app, servers={"hypercorn": {"lifespan": "on"}})
+@pytest.mark.parametrize("lifespan", ["on", "auto"])
+def test_lifespan_startup_raising_fails(lifespan: str) -> None:
+    # With "auto" too: the app received lifespan.startup, so it speaks lifespan.
+    h = hypercorn_harness(raising_lifespan_app, servers={"hypercorn": {"lifespan": lifespan}})
     with pytest.raises(BackendStartError, match="config file missing: settings.toml") as info:
         h.start()
     cause = info.value.__cause__
@@ -382,13 +384,19 @@ def test_lifespan_startup_raising_fails_with_lifespan_on() -> None:
     assert port_refuses(h.backend_url)
 
 
-def test_lifespan_startup_raising_is_served_without_lifespan_by_default(
+async def no_lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        raise RuntimeError("lifespan is not supported")  # before receiving anything
+    await hello_app(scope, receive, send)
+
+
+def test_lifespan_not_spoken_is_served_without_lifespan_by_default(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with hypercorn_harness(raising_lifespan_app) as h:
+    with hypercorn_harness(no_lifespan_app) as h:
         assert httpx.get(h.url).text == "hello"
     output = "\n".join(h.backend_output)
-    assert "RuntimeError: config file missing: settings.toml" in output
+    assert "RuntimeError: lifespan is not supported" in output
     # quiet, as uvicorn is: hypercorn would log a warning
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
