@@ -39,7 +39,13 @@ def test_a_page_with_a_timer(view: View) -> None:
     @ui.page("/")
     def index() -> None:
         label = ui.label("tick 0")
-        ui.timer(0.05, lambda: label.set_text(f"tick {next(ticks)}"))
+
+        def tick() -> None:
+            count = next(ticks)
+            label.set_text(f"tick {count}")
+            timer.active = count < 3  # three ticks, then the text stays
+
+        timer = ui.timer(0.05, tick)
 
     view.open()
     view.should_see("tick 3")
