@@ -187,9 +187,15 @@ def test_workers_of_a_killed_owner_do_not_drain_for_it(tmp_path: Path, leftovers
         host, port = report["url"].split("://", 1)[1].rsplit(":", 1)
         for _ in range(4):  # requests hanging in the workers
             client = socket.create_connection((host, int(port)), timeout=30)
+            clients.append(client)  # closed in finally, whatever happens next
             client.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            assert b"started" in client.recv(65536)
-            clients.append(client)
+            # The headers and the first chunk may come in separate segments.
+            received = b""
+            for _ in range(10):
+                received += client.recv(65536)
+                if b"started" in received:
+                    break
+            assert b"started" in received, received
 
         owner.kill()
         owner.wait()
