@@ -24,7 +24,7 @@ import psutil
 from .. import _errors as errors
 from .._errors import BackendStartError, ShutdownError, ShutdownTimeout
 from ..drivers import ServerDriver, ServerLaunch
-from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT
+from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT, STOP_LINE
 
 __all__ = ["WorkerPool"]
 
@@ -176,8 +176,10 @@ class WorkerPool(ServerDriver):
         try:
             for process in self.processes:
                 if process.stdin is not None:
-                    # Closing its standard input is the worker's signal to stop gracefully.
+                    # STOP_LINE, then the end of its standard input: the worker's signal
+                    # to stop gracefully (the end alone means this process died).
                     with contextlib.suppress(ConnectionError):
+                        process.stdin.write(STOP_LINE)
                         process.stdin.close()
             waits = [asyncio.ensure_future(process.wait()) for process in self.processes]
             timed_out = False
