@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import psutil
 import pytest
 
+from ._engine.keptfrontend import end_kept_frontends
 from ._errors import AppImportError, BackendStartError, PortInUseError, StartupTimeout
 from ._facade.harness import Harness
 from ._net.sockets import reserved_socket_fds
@@ -126,10 +127,17 @@ def _fds() -> dict[str, str]:
 
 @contextmanager
 def no_leftovers() -> Iterator[None]:
-    """Fail if the block leaves a thread, file descriptor or child process behind."""
+    """Fail if the block leaves a thread, file descriptor or child process behind.
+
+    A frontend kept for the next harness (``keep_frontend``) is ended at the end of the
+    block, before the check.
+    """
     gc.collect()
     threads, fds, children = set(threading.enumerate()), _fds(), _children()
     yield
+    # A frontend kept for the next harness outlives the block by design: it is ended
+    # first, and what is checked is that nothing else was left.
+    end_kept_frontends()
     gc.collect()
     extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
     extra_fds = {fd: target for fd, target in _fds().items() if fds.get(fd) != target}

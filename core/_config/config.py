@@ -104,6 +104,7 @@ class Config:
     startup_timeout = Key[float]()
     shutdown_timeout = Key[float]()
     frontend = Key[str | None]()
+    keep_frontend = Key[bool]()
     browser = Key[str | None]()
     headed = Key[bool]()
     tls = Key[bool]()

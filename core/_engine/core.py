@@ -351,8 +351,10 @@ class HarnessCore:
         if tls is not None:
             backend.tls = tls.files()
             self._undo.push_call("tls", tls.cleanup)
+        # A kept frontend this harness takes comes with the backend port it was told of.
+        held = await self._frontend.claim_kept(self._undo)
         # Bind first: a busy port fails before any app code runs.
-        backend.bind()
+        backend.bind(held)
         self._undo.push_call("output capture", backend.end_capture)
         self._undo.push_call("socket", backend.close_socket)
         self._undo.push("backend", backend.stop_server)

@@ -25,8 +25,11 @@ from .._net.sockets import bind_listening_socket, server_url, url_host
 from .._runtime.states import State, start_within
 from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
 from ..drivers._registry import DriverInfo, DriverRegistry
+from .keptfrontend import FrontendReuse, reuse_key
 
 if TYPE_CHECKING:
+    import socket
+
     from .undo import UndoStack
 
 __all__ = [
@@ -78,6 +81,19 @@ class Frontend:
         self.driver: FrontendDriver | None = None
         #: Its base URL, once it answers.
         self.url: str | None = None
+        #: How this harness takes or leaves a kept frontend; ``None``: it does neither.
+        self.reuse = (
+            None
+            if info is None
+            else _reuse(config, info, options, _base_dir(config), server, server_options)
+        )
+
+    async def claim_kept(self, undo: UndoStack) -> socket.socket | None:
+        """Before the backend binds: the held port of a kept frontend this harness takes
+        (see :mod:`.keptfrontend`), listening; ``None`` to bind as usual."""
+        if self.reuse is None:
+            return None
+        return await self.reuse.claim(self.config.host, undo)
 
     async def start(self, backend_url: str, undo: UndoStack) -> None:
         """Start the frontend against the backend at ``backend_url``; return once it answers.
@@ -87,23 +103,42 @@ class Frontend:
         info = self.info
         if info is None:
             return
+        backend_port = urlsplit(backend_url).port or 0
+        if self.reuse is not None:
+            await self.reuse.start(self, backend_url, backend_port, undo)
+            return
+        workdir = self.make_workdir()
+        undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+        driver = self.make_driver(backend_url, backend_port, workdir)
+        undo.push("frontend", driver.stop)
+        self.url = await self.wait(driver)
+
+    def make_workdir(self) -> Path:
+        """A new private folder for the frontend's logs and scratch files."""
         # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
         # The pid in the name says whose it is, should one ever be left behind.
-        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.harness_name}-"))
-        undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+        return Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.harness_name}-"))
+
+    def make_driver(self, backend_url: str, backend_port: int, workdir: Path) -> FrontendDriver:
+        """The frontend driver, given its launch (it is :attr:`driver` from now on)."""
+        assert self.info is not None
         launch = frontend_launch(
             self.config,
             self.options,
             backend_url=backend_url,
-            backend_port=urlsplit(backend_url).port or 0,
+            backend_port=backend_port,
             workdir=workdir,
             serve=self._serve,
             harness_name=self.harness_name,
         )
-        driver: FrontendDriver = info.driver_class(launch)
+        driver: FrontendDriver = self.info.driver_class(launch)
         self.driver = driver
-        undo.push("frontend", driver.stop)
-        self.url = await wait_for_frontend(driver, info.name, self.config)
+        return driver
+
+    async def wait(self, driver: FrontendDriver) -> str:
+        """Start ``driver`` and return its URL once it answers (see :func:`wait_for_frontend`)."""
+        assert self.info is not None
+        return await wait_for_frontend(driver, self.info.name, self.config)
 
     def _serve(
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0
@@ -117,6 +152,18 @@ class Frontend:
             host=host,
             port=port,
         )
+
+
+def _reuse(
+    config: Config,
+    info: DriverInfo,
+    options: dict[str, Any],
+    base_dir: Path,
+    server: DriverInfo,
+    server_options: dict[str, Any],
+) -> FrontendReuse | None:
+    key = reuse_key(config, info, options, base_dir, server, server_options)
+    return FrontendReuse(key) if key is not None else None
 
 
 def select_frontend(

@@ -29,7 +29,8 @@ def test_every_step_is_reported(server: str) -> None:
     figures = json.loads(result.stdout)
     assert figures["cycles"] == 5
     marks = [row["mark"] for row in figures["start"]]
-    assert marks[0] == "config read" and marks[-1] == "first 200"
+    assert marks[0] == "config read"
+    assert marks[-1] == "first 200"
     assert [row["mark"] for row in figures["stop"]][-1] == "refused"
     for row in (*figures["start"], *figures["stop"]):
         # Each mark is reached after the one before it, in every cycle.
