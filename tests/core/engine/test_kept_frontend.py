@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,3 +115,47 @@ def test_a_failed_backend_start_keeps_the_frontend_for_the_next_harness() -> Non
     assert kept_frontend_url() == url
     with harness() as third:
         assert dev_pid(third) == pid
+
+
+async def api_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers every request with ``answer``, to any origin."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"access-control-allow-origin", b"*")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"answer"})
+
+
+@pytest.mark.node
+def test_vite_is_kept_and_still_reaches_the_new_backend(vite_project: Path) -> None:
+    def vite() -> Harness:
+        return Harness(
+            app=api_app,
+            frontend="dev",
+            keep_frontend=True,
+            frontends={
+                "dev": {
+                    "command": ["node_modules/.bin/vite"],
+                    "cwd": str(vite_project),
+                    "env": {"VITE_API_URL": "{backend_url}"},
+                }
+            },
+        )
+
+    with vite() as first:
+        pid, url = dev_pid(first), first.url
+    with vite() as second:
+        assert (dev_pid(second), second.url) == (pid, url)
+        # What Vite was told of is the new backend's URL, and it answers there.
+        module = httpx.get(second.url + "/src/main.js").text
+        assert f'"VITE_API_URL": "{second.backend_url}"' in module
+        assert httpx.get(second.backend_url + "/api/hello").text == "answer"
