@@ -19,6 +19,7 @@ import pytest
 
 from liveharness._engine.keptfrontend import end_kept_frontends
 from liveharness._net.sockets import reserved_socket_fds
+from liveharness._runtime.looppool import close_idle_loop_thread
 from liveharness.testing import no_leftovers, port_refuses
 
 # pytester runs the pytest plugin's suites in subprocesses (tests/core/test_pytest_*.py).
@@ -336,6 +337,7 @@ def browser_leaks() -> Iterator[None]:
     children = {p.pid for p in descendants()}
     yield
     end_kept_frontends()
+    close_idle_loop_thread()
     gc.collect()
     extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
     extra_fds = {fd: target for fd, target in fds().items() if descriptors.get(fd) != target}
