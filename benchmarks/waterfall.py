@@ -37,14 +37,14 @@ import lifecycle
 
 from liveharness import Harness
 from liveharness._engine import backend, core, plan
-from liveharness._runtime import loopthread
+from liveharness._facade import harness as harness_module
 
 # (mark, what the step up to it is), in the order they happen.
 START_STEPS = (
     ("config read", "Harness(): configuration files, environment, arguments"),
     ("plugins copied", "Harness(): plugin manager and registry (copies)"),
     ("constructed", "Harness(): driver and option checks, the rest of __init__"),
-    ("thread started", "start(): a new event loop and its thread"),
+    ("thread started", "start(): the last harness's loop thread, or a new one"),
     ("in the loop", "start(): the hop into the loop thread"),
     ("socket bound", "bind the listening socket"),
     ("server starting", "app loaded, task watch, the server driver made"),
@@ -58,7 +58,7 @@ STOP_STEPS = (
     ("server stopping", "STOPPING announced, browsers (none), undo steps before the server"),
     ("server stopped", "the server driver's stop(): lifespan shutdown, connections closed"),
     ("undone", "leftover tasks, the socket closed, output capture ended, STOPPED"),
-    ("stop returned", "the loop stopped and closed, its thread joined"),
+    ("stop returned", "the loop checked as new and its thread kept (else ended and joined)"),
     ("refused", "a connect refused (the client's cost)"),
 )
 
@@ -105,7 +105,7 @@ def instrument(marks: Marks, server: str) -> None:
 
     around(plan, "load_config", None, "config read")
     around(plan, "load_plugins", None, "plugins copied")
-    around(loopthread.LoopThread, "__init__", None, "thread started")
+    around(harness_module, "take_loop_thread", None, "thread started")
     around(core.HarnessCore, "_start_backend", "in the loop", None)
     around(backend.Backend, "bind", None, "socket bound")
     around(core.HarnessCore, "_stop", "in the loop (stop)", "undone")
