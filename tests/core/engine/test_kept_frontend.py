@@ -83,6 +83,8 @@ def test_a_kept_frontend_that_died_is_replaced() -> None:
     with harness() as first:
         pid = dev_pid(first)
     os.killpg(pid, signal.SIGKILL)
+    # Until it has exited (left unreaped: the frontend's own watch reaps it).
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
     with harness() as second:
         assert dev_pid(second) != pid
         assert httpx.get(second.url).status_code == 200
