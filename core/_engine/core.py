@@ -99,6 +99,7 @@ class HarnessCore:
             server_options=plan.server_options,
             harness_name=self.name,
         )
+        self._browsers.frontend_kept = self._frontend.reuse is not None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
