@@ -259,6 +259,14 @@ CORE_OPTIONS: tuple[Option, ...] = (
         "frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True
     ),
     Option(
+        "keep_frontend",
+        bool,
+        True,
+        "Keep the frontend (a dev server, or a static server and its build) running after "
+        "stop() for the next harness in this process with the same frontend configuration, "
+        "whose backend then comes up at the same URL (see Frontends: kept between harnesses).",
+    ),
+    Option(
         "browser",
         str,
         None,

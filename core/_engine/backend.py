@@ -93,12 +93,15 @@ class Backend:
 
     # ------------------------------------------------------------------ start
 
-    def bind(self) -> str:
-        """Bind the listening socket; return the URL. A busy port fails before any app code runs."""
+    def bind(self, held: socket.socket | None = None) -> str:
+        """Bind the listening socket; return the URL. A busy port fails before any app code runs.
+
+        :param held: a socket already listening, to use instead (a kept frontend's port).
+        """
         config = self.config
         # A free port may have been chosen ahead, by a browser driver preparing a page
         # for this backend's URL while the previous test ran.
-        reserved = take_reserved_socket(config.host) if config.port == 0 else None
+        reserved = held or (take_reserved_socket(config.host) if config.port == 0 else None)
         self.sock = reserved or bind_listening_socket(
             config.host, config.port, source=str(config.source_of("port"))
         )

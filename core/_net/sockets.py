@@ -16,6 +16,7 @@ from .._errors import BackendStartError, PortInUseError
 __all__ = [
     "bind_listening_socket",
     "close_copy",
+    "hold_port",
     "refuse_connections",
     "release_reserved_ports",
     "reserve_free_port",
@@ -143,6 +144,19 @@ def reserve_free_port(host: str) -> int:
             sock = _reserved[host] = _bound_socket(host, 0, reuse_address=False)
         port: int = sock.getsockname()[1]
     return port
+
+
+def hold_port(host: str, port: int) -> socket.socket | None:
+    """Bind ``port`` on ``host`` again once its listening socket is closed, without
+    listening: a connection to it is refused, and no other process can take it, until
+    it is listened on again. ``None`` if it was taken meanwhile.
+
+    With ``SO_REUSEADDR``, as the port's closed connections may still be in TIME_WAIT.
+    """
+    try:
+        return _bound_socket(host, port, reuse_address=True)
+    except BackendStartError:
+        return None
 
 
 def take_reserved_socket(host: str) -> socket.socket | None:
