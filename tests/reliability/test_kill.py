@@ -62,6 +62,13 @@ OWNER = textwrap.dedent(
 )
 
 
+def running(pid: int) -> bool:
+    try:
+        return alive(psutil.Process(pid))
+    except psutil.Error:
+        return False
+
+
 def everything_started_by(owner: subprocess.Popen[str]) -> list[psutil.Process]:
     """The owner's descendants at any depth, including those started in sessions of their own."""
     return [p for p in psutil.Process(owner.pid).children(recursive=True) if alive(p)]
@@ -91,10 +98,10 @@ def test_nothing_is_left_when_the_test_process_is_killed(
         report = json.loads(line)
         # Collected while the owner lives: afterwards they are reparented to init.
         processes = everything_started_by(owner)
-        # A short-lived helper (Chromium starts and ends some) may be gone already;
-        # one still running outside the owner's tree would have escaped it.
+        # A short-lived helper (Chromium starts and ends some) may be gone already, or a
+        # zombie; one still running outside the owner's tree would have escaped it.
         missing = set(report["pids"]) - {p.pid for p in processes}
-        assert not [pid for pid in missing if psutil.pid_exists(pid)], missing
+        assert not [pid for pid in missing if running(pid)], missing
         names = {p.name() for p in processes}
         assert "node" in names, names  # vite (and, with Playwright, its driver)
         assert any("chrom" in name for name in names), names
