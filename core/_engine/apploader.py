@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from .._config.config import Config
-    from .._plugins.view import HarnessView
+    from ..drivers import HarnessView
     from .undo import UndoStack
 
 __all__ = ["SPEC_PATTERN", "AppLoader", "load_app_spec", "make_importable"]

@@ -22,7 +22,7 @@ from .._runtime.loopthread import CallerThread, LoopThreadStuck
 from .._runtime.states import State
 
 if TYPE_CHECKING:
-    from .._plugins.view import HarnessView
+    from ..drivers import HarnessView
 
 __all__ = ["Harness"]
 

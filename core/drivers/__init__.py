@@ -46,6 +46,9 @@ Writing a driver
 The toolkit
 ===========
 
+- Hooks: :class:`HarnessView`, what every hook's ``harness`` argument provides (a
+  :class:`~liveharness.Harness`, or the pytest plugin's deployment under
+  ``--lh-base-url``), for typing a plugin's hook implementations.
 - Output: :class:`OutputTail` (what a component wrote, for error messages);
   :mod:`logcapture <liveharness.drivers.logcapture>` routes a server library's log
   records to the driver that runs it; :func:`traceback_tail` and
@@ -101,6 +104,7 @@ from ._registry import (
 )
 from ._server import ServeApp, ServerDriver, ServerLaunch
 from ._subprocess import SubprocessServer
+from ._view import HarnessView
 
 __all__ = [
     "BACKLOG",
@@ -120,6 +124,7 @@ __all__ = [
     "FrontendDriver",
     "FrontendInfo",
     "FrontendLaunch",
+    "HarnessView",
     "Option",
     "OutputTail",
     "Owner",
