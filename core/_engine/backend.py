@@ -100,7 +100,10 @@ class Backend:
         # for this backend's URL while the previous test ran.
         reserved = take_reserved_socket(config.host) if config.port == 0 else None
         self.sock = reserved or bind_listening_socket(
-            config.host, config.port, source=str(config.source_of("port"))
+            config.host,
+            config.port,
+            source=str(config.source_of("port")),
+            host_source=str(config.source_of("host")),
         )
         # public_host: the name a browser elsewhere (a container) reaches this machine by.
         self.url = server_url(

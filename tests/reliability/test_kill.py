@@ -187,9 +187,13 @@ def test_workers_of_a_killed_owner_do_not_drain_for_it(tmp_path: Path, leftovers
         host, port = report["url"].split("://", 1)[1].rsplit(":", 1)
         for _ in range(4):  # requests hanging in the workers
             client = socket.create_connection((host, int(port)), timeout=30)
+            clients.append(client)  # closed by the finally, whatever happens next
             client.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            assert b"started" in client.recv(65536)
-            clients.append(client)
+            received = b""
+            # The headers and the first body chunk may come in separate reads.
+            while b"started" not in received and (chunk := client.recv(65536)):
+                received += chunk
+            assert b"started" in received
 
         owner.kill()
         owner.wait()
