@@ -313,14 +313,14 @@ class HypercornDriver(ServerDriver):
                 # The lifespan shutdown that follows gets only hypercorn's timer, now
                 # short, whose error says where the app waits.
                 if self._hypercorn_config is not None:
-                    self._hypercorn_config.shutdown_timeout = STOP_GRACE / 4
+                    self._hypercorn_config.shutdown_timeout = STOP_GRACE / 2
                 self._app.cancel_calls()
-                done, _ = await asyncio.wait({task}, timeout=STOP_GRACE / 2)
+                done, _ = await asyncio.wait({task}, timeout=STOP_GRACE * 0.75)
             if not done:
                 lifespan = self._app.lifespan_task
                 for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):
                     self.output.append(f"WARNING: {line}")
-                await cancel_tasks({task, *self._app.calls}, self.output, STOP_GRACE / 2)
+                await cancel_tasks({task, *self._app.calls}, self.output, STOP_GRACE / 4)
                 message = (
                     "the app's lifespan shutdown did not finish within shutdown_timeout = "
                     f"{timeout:g} s (shared with the requests in flight); cancelled"

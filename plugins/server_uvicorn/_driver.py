@@ -267,14 +267,14 @@ class UvicornDriver(ServerDriver):
                 # the server cuts off either at the deadline and reports it by itself.
                 server.stop_deadline = asyncio.get_running_loop().time() + timeout
                 server.request_exit()
-                done, _ = await asyncio.wait({task}, timeout=timeout + STOP_GRACE)
+                done, _ = await asyncio.wait({task}, timeout=timeout + 1.5 * STOP_GRACE)
                 if not done:  # hung elsewhere than the app: cancelled, promptly
                     server.force_exit = True
                     running = lifespan_tasks(server)
                     stuck = waiting_lines(running, what="lifespan shutdown")
                     self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
                     for line in await cancel_within(
-                        {task, *running}, STOP_GRACE / 2, what="uvicorn's shutdown"
+                        {task, *running}, STOP_GRACE / 4, what="uvicorn's shutdown"
                     ):
                         self.output.append(line)
                     raise ShutdownTimeout(
@@ -346,7 +346,7 @@ class UvicornDriver(ServerDriver):
         timeout = self.launch.shutdown_timeout
         server.stop_deadline = asyncio.get_running_loop().time() + timeout
         shutdown = asyncio.ensure_future(server.shutdown())
-        await asyncio.wait({shutdown}, timeout=timeout + STOP_GRACE)
+        await asyncio.wait({shutdown}, timeout=timeout + 1.5 * STOP_GRACE)
         stuck = {shutdown, *lifespan_tasks(server)}
-        for line in await cancel_within(stuck, STOP_GRACE / 2, what="uvicorn's shutdown"):
+        for line in await cancel_within(stuck, STOP_GRACE / 4, what="uvicorn's shutdown"):
             self.output.append(line)

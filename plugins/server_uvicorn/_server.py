@@ -149,10 +149,11 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                     if transport is not None:
                         transport.abort()
             if not self.force_exit:
-                await self._lifespan_shutdown(max(deadline - loop.time(), 0))
+                # What the requests left of shutdown_timeout (uvicorn waits without
+                # limit); after requests were cut off, a moment still, for a quick one.
+                await self._lifespan_shutdown(max(deadline - loop.time(), STOP_GRACE / 2))
 
         async def _lifespan_shutdown(self, seconds: float) -> None:
-            # What the requests left of shutdown_timeout (uvicorn waits without limit).
             ending = asyncio.ensure_future(self.lifespan.shutdown())
             done, _ = await asyncio.wait({ending}, timeout=seconds)
             if done:
@@ -160,7 +161,9 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                 return
             running = lifespan_tasks(self)
             lines = waiting_lines(running, what="lifespan shutdown")
-            lines += await cancel_within({ending, *running}, STOP_GRACE, what="lifespan shutdown")
+            lines += await cancel_within(
+                {ending, *running}, STOP_GRACE / 2, what="lifespan shutdown"
+            )
             self.lifespan_cut_off = lines
             for line in lines:
                 logging.getLogger("uvicorn.error").warning(line)
