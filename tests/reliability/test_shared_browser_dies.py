@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
+from playwright.async_api import expect as async_expect
 from playwright.sync_api import expect
 
 from liveharness import State
@@ -83,7 +84,7 @@ async def test_async_shared_browser_killed_between_harnesses_is_replaced(
         async with harness(browser_fault, "playwright") as again:
             page = await again.abrowser()
             await page.click("#hello")
-            assert await page.locator("#answer").text_content() == HELLO
+            await async_expect(page.locator("#answer")).to_have_text(HELLO)
     finally:
         # This loop's Playwright ends with the test, not when pytest-asyncio closes the loop.
         await aclose_shared_browsers()
