@@ -134,8 +134,8 @@ def server_classes() -> tuple[type[Any], type[Any]]:
 
             loop = asyncio.get_running_loop()
             deadline = self.stop_deadline
-            if deadline is None:
-                deadline = loop.time() + self.config.timeout_graceful_shutdown
+            if deadline is None:  # a shutdown the driver did not start: uvicorn's limit
+                deadline = loop.time() + float(self.config.timeout_graceful_shutdown or 0)
             try:
                 await asyncio.wait_for(drained(), max(deadline - loop.time(), 0))
             except asyncio.TimeoutError:
