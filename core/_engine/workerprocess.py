@@ -26,6 +26,9 @@ EXIT_STOP_FAILED = 4
 EXIT_STOP_TIMEOUT = 5
 EXIT_CRASHED = 6
 
+# What the harness writes to a worker's standard input before closing it, to stop it.
+STOP = b"stop\n"
+
 # Seconds a worker whose harness's process died gets to stop before it exits.
 ORPHAN_GRACE = 0.5
 
@@ -54,8 +57,12 @@ async def serve(spec: dict[str, Any]) -> int:
     # Standard input closing is the signal to stop: the harness closes it, and so does
     # the kernel when the harness's process dies; also while the server is starting.
     stop = asyncio.Event()
+    asked: list[bytes] = []
 
     class StdinWatch(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            asked.append(data)  # the harness says "stop" before it closes the pipe
+
         def connection_lost(self, exc: Exception | None) -> None:
             stop.set()
 
@@ -81,7 +88,10 @@ async def serve(spec: dict[str, Any]) -> int:
             code = EXIT_CRASHED
     finally:
         stopping.cancel()
-        if os.getppid() != owner:
+        # Closed without a word, or reparented: the harness's process died. (The
+        # kernel closes a dying process's files before it reparents its children, so
+        # the parent alone may still name the dead owner for a moment.)
+        if os.getppid() != owner or (stop.is_set() and STOP not in b"".join(asked)):
             await _stop_orphaned(driver)
         try:
             await driver.stop()

@@ -24,7 +24,7 @@ import psutil
 from .. import _errors as errors
 from .._errors import BackendStartError, ShutdownError, ShutdownTimeout
 from ..drivers import STOP_GRACE, ServerDriver, ServerLaunch
-from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT
+from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT, STOP
 
 __all__ = ["WorkerPool"]
 
@@ -176,8 +176,10 @@ class WorkerPool(ServerDriver):
         try:
             for process in self.processes:
                 if process.stdin is not None:
-                    # Closing its standard input is the worker's signal to stop gracefully.
+                    # "stop", then closing its standard input, is the worker's signal to
+                    # stop gracefully (closed without it: the harness's process died).
                     with contextlib.suppress(ConnectionError):
+                        process.stdin.write(STOP)
                         process.stdin.close()
             waits = [asyncio.ensure_future(process.wait()) for process in self.processes]
             timed_out = False
