@@ -317,10 +317,22 @@ class HarnessBrowsers:
             loop = owner.loop
             if loop is here:
                 await self.aclose_here(session, stopping=True)
-            elif loop is None or loop.is_closed() or not loop.is_running():
+            elif loop is None or loop.is_closed():
                 # Its loop has ended; the driver closed what it had there when it did.
                 session.closed = True
                 self.forget(session)
+            elif not loop.is_running():
+                # Alive but idle (run with run_until_complete() and left): run it once
+                # more to close the session there, on the thread blocked in stop(), or
+                # on one of its own (a loop that is not running may run on any thread).
+                def close_idle() -> None:
+                    closing = self.aclose_here(session, stopping=True)
+                    loop.run_until_complete(asyncio.wait_for(closing, timeout))
+
+                if caller is not None:
+                    await caller.call(close_idle)
+                else:
+                    await run_in_thread(close_idle, name="liveharness-browser-close")
             elif caller is not None and caller.blocked_loop is loop:
                 self.forget(session)
                 raise ShutdownError(

@@ -354,8 +354,9 @@ class HarnessCore:
         backend.bind(held)
         self._undo.push_call("output capture", backend.end_capture)
         self._undo.push_call("socket", backend.close_socket)
-        self._undo.push("backend", backend.stop_server)
+        # Undone after the server's stop: tasks the app starts in its lifespan shutdown.
         self._undo.push_call("task watch", backend.tasks.unwatch)
+        self._undo.push("backend", backend.stop_server)
         await backend.start()
 
     async def _stop(self, final: State) -> list[BaseException]:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Harness"]
 
 # How long the blocking stop() waits for the harness's loop before giving up on it:
-# every stop step is bounded by shutdown_timeout (the backend's by twice that) plus a
+# every stop step (backend, frontend, browsers) is bounded by shutdown_timeout plus a
 # grace, so only code blocking the loop itself outlasts this.
 LOOP_STOP_FACTOR = 4
 LOOP_STOP_MARGIN = 2.0

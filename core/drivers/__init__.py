@@ -53,7 +53,8 @@ The toolkit
   :mod:`logcapture <liveharness.drivers.logcapture>` routes a server library's log
   records to the driver that runs it; :func:`traceback_tail` and
   :func:`waiting_lines` turn an exception or a stuck task into readable lines;
-  :func:`cancel_within` cancels tasks and gives up on those that ignore it.
+  :func:`cancel_within` cancels tasks and gives up on those that ignore it;
+  :data:`STOP_GRACE` is how long a server's ``stop()`` may run past ``shutdown_timeout``.
 - Processes: :class:`ChildProcess` (own process group, output through a pipe, exit
   watched without polling), :func:`end_process_tree`, :func:`strip_ansi`,
   :class:`Watchdog` (ends what a dead owner left behind).
@@ -77,7 +78,7 @@ from .._processes.child import ChildProcess, strip_ansi
 from .._processes.trees import end_process_tree
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
-from .._runtime.bounded import cancel_within
+from .._runtime.bounded import STOP_GRACE, cancel_within
 from .._runtime.output import OutputTail, traceback_tail
 from .._runtime.stacks import waiting_lines, where_waiting
 from ._browser import BrowserDriver, BrowserLaunch, BrowserSession, Owner
@@ -109,6 +110,7 @@ from ._view import HarnessView
 __all__ = [
     "BACKLOG",
     "COMMAND_OPTIONS",
+    "STOP_GRACE",
     "WEBDRIVERS",
     "BrowserDriver",
     "BrowserInfo",

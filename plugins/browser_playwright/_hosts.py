@@ -42,6 +42,7 @@ from ._runtime import (
     child_pids,
     close_driver_pipe,
     driver_processes,
+    retrieve_driver_error,
     terminate_tree,
     watch_dispatcher,
 )
@@ -135,6 +136,20 @@ class Host:
         return obj
 
     # --------------------------------------------- shared browsers, pages prepared ahead
+
+    @property
+    def dead(self) -> bool:
+        """The connection to Playwright's driver has ended (the driver died); nothing
+        can be done through it any more."""
+        connection = getattr(getattr(self.playwright, "_impl_obj", None), "_connection", None)
+        return getattr(connection, "_closed_error", None) is not None
+
+    def forget(self, shared: SharedBrowser) -> None:
+        """``shared`` died: the next page gets a new browser."""
+        if self.browsers.get(shared.key) is shared:
+            del self.browsers[shared.key]
+        shared.lost = True
+        shared.cancel_prepared()
 
     def cached(self, key: str) -> SharedBrowser | None:
         shared = self.browsers.get(key)
@@ -248,7 +263,7 @@ class SyncHost(Host):
     @property
     def dead(self) -> bool:
         """The connection to Playwright's driver has ended; nothing can be done through it."""
-        return bool(self.dispatcher.dead)
+        return bool(self.dispatcher.dead) or super().dead
 
     def leave(self) -> None:
         """Clear the mark once no page is open, so ``asyncio.run`` works on this thread."""
@@ -302,6 +317,7 @@ class SyncHost(Host):
             self.playwright.stop()
         if asyncio._get_running_loop() is self.loop:
             asyncio._set_running_loop(None)
+        retrieve_driver_error(self.manager)
         terminate_tree(self.drivers)
 
 
@@ -372,4 +388,5 @@ class AsyncHost(Host):
             # task, and stop() no longer closes the driver's pipe; close it here, so the
             # driver exits by itself, closing its browsers and deleting their profiles.
             await close_driver_pipe(self.manager)
+            retrieve_driver_error(self.manager)
         terminate_tree(self.drivers)
