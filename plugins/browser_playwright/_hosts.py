@@ -54,6 +54,12 @@ T = TypeVar("T")
 # dropped first. Two covers a harness plus one other running at once.
 PREPARED_LIMIT = 2
 
+# How long closing a page waits for the next page's context, so that the next page is
+# requested before the close returns: with sync Playwright nothing would ask for it
+# until the next Playwright call. The browser makes the page meanwhile. Past this, the
+# close returns and the rest of the preparation waits for the next browser() call.
+REQUEST_WAIT = 1.0
+
 
 def context_key(options: dict[str, Any]) -> str:
     return json.dumps(options, sort_keys=True, default=repr)
@@ -126,7 +132,7 @@ class Host:
         """``new_context(**options)`` of ``shared``'s browser, as a task in Playwright's loop can call it."""
         raise NotImplementedError
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         """The result of a task of Playwright's loop."""
         raise NotImplementedError
 
@@ -145,12 +151,22 @@ class Host:
             return None
         return shared
 
-    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> None:
-        """Start preparing a context and page with ``options`` in the background."""
+    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> asyncio.Event:
+        """Start preparing a context and page with ``options`` in the background.
+
+        :returns: an event set once the context is made and the page asked for (or the
+            preparation failed): see :meth:`until_requested`.
+        """
+        requested = asyncio.Event()
 
         async def make() -> tuple[Any, Any]:
-            context = await self._new_context(shared, options)
             try:
+                context = await self._new_context(shared, options)
+            finally:
+                requested.set()
+            try:
+                # Asked for in this step, before the task yields: the set() above wakes
+                # no one until then.
                 page = await context.new_page()
             except BaseException:
                 await context.close()
@@ -163,6 +179,14 @@ class Host:
             self._discard(old)
         while len(shared.prepared) > PREPARED_LIMIT:
             self._discard(shared.prepared.popitem(last=False)[1])
+        return requested
+
+    async def until_requested(self, requested: asyncio.Event) -> None:
+        """Wait, at most :data:`REQUEST_WAIT` seconds, until a prepared page is requested."""
+        if requested.is_set():
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await self._outcome(asyncio.wait_for(requested.wait(), REQUEST_WAIT))
 
     async def take(self, shared: SharedBrowser, key: str) -> tuple[Any, Any] | None:
         """The (context, page) prepared for ``key``, or None."""
@@ -266,7 +290,7 @@ class SyncHost(Host):
     def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
         return call_with_defaults(shared.browser._impl_obj.new_context, options)  # type: ignore[no-any-return]
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         return self.wait(task)
 
     def _public(self, obj: Any) -> Any:
@@ -352,7 +376,7 @@ class AsyncHost(Host):
     def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
         return shared.browser.new_context(**options)  # type: ignore[no-any-return]
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         return await task
 
     async def aclose(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from liveharness import BrowserCrashed, BrowserLaunch, BrowserSession, Owner
 
-from ._hosts import Host, SharedBrowser, SyncHost
+from ._hosts import Host, SharedBrowser, SyncHost, context_key
 
 __all__ = ["PlaywrightSession", "watch_console"]
 
@@ -41,6 +41,7 @@ class PlaywrightSession(BrowserSession):
         launch: BrowserLaunch,
         key: str,
         console: collections.deque[str],
+        ahead: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(page, driver="playwright", owner=owner, is_async=host.is_async)
         self.console = console
@@ -53,6 +54,9 @@ class PlaywrightSession(BrowserSession):
         # A page prepared for a harness on a free port is of no use once it stops: no
         # later harness gets that URL.
         self._drop_when_stopping = None if launch.url_is_fixed else key
+        #: The context options of the page to prepare once this one closes, if any.
+        self._ahead = ahead
+        self._requested: asyncio.Event | None = None
         self._tracing = False
         self._tracing_started: Any = None
 
@@ -78,10 +82,24 @@ class PlaywrightSession(BrowserSession):
     async def aclose(self, *, stopping: bool) -> None:
         await self._close(stopping=stopping)
 
+    def _prepare_next(self, *, stopping: bool) -> None:
+        # Started before this page's context closes, so the browser makes the next
+        # context while it closes this one, after the test's own work is done; with
+        # sync Playwright the task advances during the close's calls and the browser
+        # finishes the page on its own meanwhile.
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or not self.shared.alive:
+            return
+        key = context_key(ahead)
+        if stopping and key == self._drop_when_stopping:
+            return  # this harness's own URL, which no later harness gets
+        self._requested = self.host.prepare(self.shared, key, ahead)
+
     async def _close(self, *, stopping: bool) -> None:
         from playwright.async_api import Error  # the sync API's Error too
 
         settle = self.host.settle
+        self._prepare_next(stopping=stopping)
         try:
             try:
                 if not self.native.is_closed():
@@ -101,6 +119,8 @@ class PlaywrightSession(BrowserSession):
                     await settle(self.native.close())
                 if stopping and self._drop_when_stopping is not None:
                     self.host.drop(self.shared, self._drop_when_stopping)
+                if self._requested is not None and self.shared.alive:
+                    await self.host.until_requested(self._requested)
             except Error:
                 if self.shared.alive:
                     raise
