@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import port_refuses
+from conftest import fake_devserver, port_refuses
 from liveharness import (
     BrowserCrashed,
     BrowserNotFound,
@@ -25,6 +25,7 @@ from liveharness import (
     UsageError,
     hookimpl,
 )
+from liveharness._engine.keptfrontend import end_kept_frontends
 from liveharness._net.sockets import reserved_ports
 from liveharness.demo import HELLO, DemoApp
 from liveharness.plugins.browser_playwright import _sharing as hosts
@@ -213,6 +214,27 @@ def test_pages_are_prepared_ahead_only_while_the_reserved_port_reaches_a_page() 
     url, _, prepared = harness_with_a_page()
     assert url == third_reserved
     assert prepared == 1
+
+
+def test_a_kept_frontend_s_next_page_is_prepared_when_its_harness_stops() -> None:
+    def kept() -> Harness:
+        return harness(
+            frontend="dev", frontends={"dev": {"command": fake_devserver()}}, keep_frontend=True
+        )
+
+    try:
+        with kept() as first:
+            first.browser(url=None)  # the page is closed by the stop
+        with kept() as second:
+            assert second.url == first.url, "the frontend was kept"
+            second.browser(url=None)
+        # Its URL comes back with the next harness: prepared at the stop, not dropped.
+        (task,) = prepared_for(second.url)
+        with kept() as third:
+            page = third.browser(url=None)
+            assert page._impl_obj is task.result()[1], "the prepared page was handed out"
+    finally:
+        end_kept_frontends()
 
 
 def test_prewarm_can_be_switched_off() -> None:
