@@ -120,9 +120,11 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {start}: {str(exc).splitlines()[0]}"
                 ) from exc
+            # The next page is prepared when this one closes (PlaywrightSession), not
+            # now: made now, it would compete with this test's own clicks and checks
+            # for the same cores; made at the close, it is ready in the browser by the
+            # next harness's browser() call. The next port is reserved now all the same.
             ahead = self._to_prepare(launch, options, shared)
-            if ahead is not None:
-                host.prepare(shared, context_key(ahead), ahead)
         except BaseException as exc:
             host.open_sessions -= 1
             died = _closed(exc) and (host.dead or (shared is not None and not shared.alive))
@@ -142,6 +144,7 @@ class PlaywrightDriver(BrowserDriver):
             launch=launch,
             key=key,
             console=console,
+            ahead=ahead,
         )
 
     async def _page(
