@@ -90,7 +90,9 @@ async def serve(spec: dict[str, Any]) -> int:
             code = EXIT_CRASHED
     finally:
         stopping.cancel()
-        if stop.is_set() and (STOP_LINE not in b"".join(asked) or os.getppid() != owner):
+        # Reparented, or the input ended without STOP_LINE: the harness's process died
+        # (a crash found after that is no reason to drain for nobody either).
+        if os.getppid() != owner or (stop.is_set() and STOP_LINE not in b"".join(asked)):
             await _stop_orphaned(driver)
         try:
             await driver.stop()
