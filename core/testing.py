@@ -30,9 +30,11 @@ from typing import Any, ClassVar
 import psutil
 import pytest
 
+from ._engine.keptfrontend import end_kept_frontends
 from ._errors import AppImportError, BackendStartError, PortInUseError, StartupTimeout
 from ._facade.harness import Harness
 from ._net.sockets import reserved_socket_fds
+from ._runtime.looppool import close_idle_loop_thread
 from ._runtime.states import State
 
 __all__ = ["ServerConformance", "http_get", "no_leftovers", "port_refuses", "websocket_echo"]
@@ -126,10 +128,18 @@ def _fds() -> dict[str, str]:
 
 @contextmanager
 def no_leftovers() -> Iterator[None]:
-    """Fail if the block leaves a thread, file descriptor or child process behind."""
+    """Fail if the block leaves a thread, file descriptor or child process behind.
+
+    A frontend and an event-loop thread kept for the next harness are ended at the end
+    of the block, before the check.
+    """
     gc.collect()
     threads, fds, children = set(threading.enumerate()), _fds(), _children()
     yield
+    # A frontend kept for the next harness outlives the block by design: it is ended
+    # first, and what is checked is that nothing else was left.
+    end_kept_frontends()
+    close_idle_loop_thread()
     gc.collect()
     extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
     extra_fds = {fd: target for fd, target in _fds().items() if fds.get(fd) != target}

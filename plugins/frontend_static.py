@@ -24,6 +24,8 @@ from liveharness.drivers._buildcache import BuildStamp, build_lock, inputs_key
 from liveharness.drivers._command import COMMAND_OPTIONS, CommandFrontend
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from liveharness import DriverRegistry
 
 __all__ = ["StaticFrontend"]
@@ -261,15 +263,16 @@ class StaticFrontend(CommandFrontend):
                 f"the output folder {str(folder)!r} does not exist ({describe('output_dir')}); "
                 "set build_command to build it"
             )
-        elif opts["spa_fallback"] and not (folder / opts["fallback_file"]).is_file():
+        elif opts["spa_fallback"] and not _served(folder, opts["fallback_file"]):
             problem = (
                 f"the output folder {str(folder)!r} has no {opts['fallback_file']}, which "
                 f"spa_fallback serves for client-side routes ({describe('fallback_file')})"
             )
-        elif opts["not_found_page"] and not (folder / opts["not_found_page"]).is_file():
+        elif opts["not_found_page"] and not _served(folder, opts["not_found_page"]):
             problem = (
                 f"the not-found page {opts['not_found_page']!r} is not in {str(folder)!r} "
-                f"({describe('not_found_page')})"
+                f"({describe('not_found_page')}); expected a file in the output folder, "
+                "e.g. '404.html'"
             )
         if problem is not None:
             raise FrontendBuildError(
@@ -283,3 +286,10 @@ class StaticFrontend(CommandFrontend):
                 await server.stop()
         finally:
             await super().stop()
+
+
+def _served(folder: Path, name: str) -> bool:
+    """Whether ``name`` is a file the static server would serve from ``folder``: one
+    outside it ('../x', a symlink out) is never served, so it is not there either."""
+    found, _ = StaticFiles(folder).resolve("/" + name)
+    return found is not None

@@ -17,7 +17,9 @@ from typing import Any
 import psutil
 import pytest
 
+from liveharness._engine.keptfrontend import end_kept_frontends
 from liveharness._net.sockets import reserved_socket_fds
+from liveharness._runtime.looppool import close_idle_loop_thread
 from liveharness.testing import no_leftovers, port_refuses
 
 # pytester runs the pytest plugin's suites in subprocesses (tests/core/test_pytest_*.py).
@@ -143,6 +145,7 @@ class Leftovers:
         return found
 
     def check(self) -> None:
+        end_kept_frontends()  # kept for the next harness by design; ended to check the rest
         # A shared browser starts and ends renderers at any time (a page it prepares
         # ahead): its processes are read both before and after the survivors are.
         shared = self.shared()
@@ -256,9 +259,15 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     monkeypatch.chdir(project)
     for name in list(os.environ):
-        if name.startswith("LIVEHARNESS_"):
+        if name.startswith("LIVEHARNESS_") and name != KEEP_FRONTEND_OFF[0]:
             monkeypatch.delenv(name)
     return project
+
+
+# Tests of the frontend check that it has ended once its harness stopped: keeping it
+# for the next harness (on by default) is turned off here, and on in the tests of
+# keeping it (tests/core/engine/test_kept_frontend.py).
+KEEP_FRONTEND_OFF = ("LIVEHARNESS_KEEP_FRONTEND", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -266,6 +275,7 @@ def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LIVEHARNESS_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv(*KEEP_FRONTEND_OFF)
 
 
 # Names of the processes a browser driver starts: Chromium (whose helpers are also
@@ -326,6 +336,8 @@ def browser_leaks() -> Iterator[None]:
     threads, descriptors = set(threading.enumerate()), fds()
     children = {p.pid for p in descendants()}
     yield
+    end_kept_frontends()
+    close_idle_loop_thread()
     gc.collect()
     extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
     extra_fds = {fd: target for fd, target in fds().items() if descriptors.get(fd) != target}

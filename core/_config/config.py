@@ -106,6 +106,7 @@ class Config:
     startup_timeout = Key[float]()
     shutdown_timeout = Key[float]()
     frontend = Key[str | None]()
+    keep_frontend = Key[bool]()
     browser = Key[str | None]()
     headed = Key[bool]()
     tls = Key[bool]()
@@ -221,7 +222,9 @@ def load_config(
         (default: the working directory).
     :param environ: the environment (default: ``os.environ``).
     """
-    start = (cwd or Path.cwd()).resolve()
+    # getcwd() is already absolute and free of symbolic links; resolving it again costs
+    # a system call per folder of the path, for every harness.
+    start = cwd.resolve() if cwd is not None else Path(os.getcwd())
     sources = read_sources(
         arguments or {}, start=start, environ=os.environ if environ is None else environ
     )

@@ -68,6 +68,7 @@ class Option:
     :param any_values: a ``dict`` option whose values may be anything a TOML table holds
         (numbers, booleans, nested tables), e.g. WebDriver capabilities; in the
         environment, a JSON object.
+    :param nonempty: a ``str`` option that an empty (or blank) string does not fit.
     """
 
     name: str
@@ -81,6 +82,7 @@ class Option:
     objects_from_arguments: bool = False
     templated: bool = False
     any_values: bool = False
+    nonempty: bool = False
 
     @property
     def type_name(self) -> str:
@@ -89,6 +91,8 @@ class Option:
         )
         if self.any_values:
             name = "table"
+        if self.nonempty:
+            name = f"non-empty {name}"
         if self.choices is not None:
             name = "one of " + ", ".join(repr(c) for c in self.choices)
         return f"{name} or none" if self.nullable else name
@@ -186,6 +190,8 @@ class Option:
             self.type is not bool and isinstance(value, bool)
         ):
             raise bad(f"is a {type(value).__name__}")
+        if self.nonempty and not value.strip():
+            raise bad("is empty")
         if self.choices is not None and value not in self.choices:
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -229,6 +235,7 @@ CORE_OPTIONS: tuple[Option, ...] = (
         str,
         "127.0.0.1",
         "The address the backend listens on. Loopback unless you need another interface.",
+        nonempty=True,
     ),
     Option("port", int, 0, "The backend port; 0 picks a free one.", minimum=0, maximum=65535),
     Option(
@@ -257,6 +264,14 @@ CORE_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "frontend", str, None, "The frontend driver; none serves the backend alone.", nullable=True
+    ),
+    Option(
+        "keep_frontend",
+        bool,
+        True,
+        "Keep the frontend (a dev server, or a static server and its build) running after "
+        "stop() for the next harness in this process with the same frontend configuration, "
+        "whose backend then comes up at the same URL (see Frontends: kept between harnesses).",
     ),
     Option(
         "browser",

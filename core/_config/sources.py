@@ -9,6 +9,8 @@ environment) until the driver that owns them is selected and its schema is known
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,11 +77,20 @@ def _known_keys() -> list[str]:
 
 def find_upwards(name: str, start: Path) -> Path | None:
     """The nearest file called ``name`` in ``start`` or one of its parents."""
-    for folder in (start, *start.parents):
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
+    # On strings rather than Path objects: this runs for every harness, once per folder
+    # up to the root, and pathlib's object per step costs more than the stat.
+    folder = os.fspath(start)
+    while True:
+        candidate = os.path.join(folder, name)
+        try:
+            if stat.S_ISREG(os.stat(candidate).st_mode):
+                return Path(candidate)
+        except (OSError, ValueError):
+            pass
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 _parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
@@ -92,8 +103,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     a harness is built per test, and parsing a large pyproject.toml each time
     costs more than starting the server.
     """
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    status = path.stat()
+    stamp = (status.st_mtime_ns, status.st_size)
     cached = _parsed.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]

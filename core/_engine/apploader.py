@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from .._config.config import Config
-    from .._plugins.view import HarnessView
+    from ..drivers import HarnessView
     from .undo import UndoStack
 
 __all__ = ["SPEC_PATTERN", "AppLoader", "load_app_spec", "make_importable"]
@@ -166,6 +166,20 @@ class AppLoader:
         self.source = source
         self.name = name
         self._undo = undo
+        if source is None:
+            # At Harness(): no app is a configuration error, before any socket is bound.
+            self._configured_app()
+
+    def _configured_app(self) -> Any:
+        spec = self.config.app
+        if spec is None:
+            raise ConfigError(
+                "no app configured: pass Harness(app='package.module:app'), or set app in "
+                "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
+                key="app",
+                source=str(self.config.source_of("app")),
+            )
+        return spec
 
     def spec(self) -> Any:
         """The app specification: configured, or an inline source written as a module.
@@ -185,15 +199,7 @@ class AppLoader:
             inline = write_app_source(self.source, self.name)
             self._undo.push_call("app source", inline.cleanup)
             return inline.spec
-        spec = self.config.app
-        if spec is None:
-            raise ConfigError(
-                "no app configured: pass Harness(app='package.module:app'), or set app in "
-                "[tool.liveharness] of pyproject.toml, liveharness.toml or LIVEHARNESS_APP",
-                key="app",
-                source=str(self.config.source_of("app")),
-            )
-        return spec
+        return self._configured_app()
 
     def _not_an_app(self, spec: Any, loaded: Any) -> PluginError:
         # firstresult: pluggy does not say whose result it was; name who could have.

@@ -36,7 +36,7 @@ from .._net.sockets import (
     take_reserved_socket,
 )
 from .._runtime import logcapture
-from .._runtime.bounded import FORCE_GRACE, Abandoned, run_within
+from .._runtime.bounded import STOP_GRACE, Abandoned, run_within
 from .._runtime.output import traceback_tail
 from .._runtime.stacks import waiting_lines
 from .._runtime.states import State, start_within
@@ -93,14 +93,20 @@ class Backend:
 
     # ------------------------------------------------------------------ start
 
-    def bind(self) -> str:
-        """Bind the listening socket; return the URL. A busy port fails before any app code runs."""
+    def bind(self, held: socket.socket | None = None) -> str:
+        """Bind the listening socket; return the URL. A busy port fails before any app code runs.
+
+        :param held: a socket already listening, to use instead (a kept frontend's port).
+        """
         config = self.config
         # A free port may have been chosen ahead, by a browser driver preparing a page
         # for this backend's URL while the previous test ran.
-        reserved = take_reserved_socket(config.host) if config.port == 0 else None
+        reserved = held or (take_reserved_socket(config.host) if config.port == 0 else None)
         self.sock = reserved or bind_listening_socket(
-            config.host, config.port, source=str(config.source_of("port"))
+            config.host,
+            config.port,
+            source=str(config.source_of("port")),
+            host_source=str(config.source_of("host")),
         )
         # public_host: the name a browser elsewhere (a container) reaches this machine by.
         self.url = server_url(
@@ -330,24 +336,27 @@ class Backend:
     async def _stop_driver(self, driver: ServerDriver) -> None:
         """``driver.stop()``, cut off if it outlasts what it may take.
 
-        A server gets ``shutdown_timeout`` for the requests in flight and as much again
-        for the app's lifespan shutdown, then a grace to cancel what hung (the built-in
-        drivers report it themselves within that); a stop still running after both and
-        twice :data:`FORCE_GRACE` is cancelled, and abandoned if it ignores that.
+        The requests in flight and the app's lifespan shutdown share one
+        ``shutdown_timeout``; a driver then gets :data:`STOP_GRACE` to cancel what hung
+        and report it (the built-in drivers do). A stop still running at
+        ``shutdown_timeout`` + 2 x :data:`STOP_GRACE` is cancelled, and abandoned if it
+        ignores that (half a second later).
         """
         timeout = self.config.shutdown_timeout
-        bound = 2 * timeout + 2 * FORCE_GRACE
+        bound = timeout + 2 * STOP_GRACE
         name = self.server_info.name
         try:
             await run_within(driver.stop(), bound, what=f"server {name!r}'s stop()")
         except Abandoned as exc:
-            where = [] if exc.stuck else waiting_lines(self.tasks.running, what="still stopping:")
+            where = exc.where
+            if not exc.stuck and not where:  # where the server's own tasks were, then
+                where = waiting_lines(self.tasks.running, what="still stopping:")
             raise ShutdownTimeout(
-                f"server {name!r} did not stop within {bound:g} s (twice shutdown_timeout = "
-                f"{timeout:g} s, from {self.config.source_of('shutdown_timeout')}, "
-                f"and {2 * FORCE_GRACE:g} s); cancelled",
+                f"server {name!r} did not stop within shutdown_timeout = {timeout:g} s "
+                f"(from {self.config.source_of('shutdown_timeout')}) and a grace of "
+                f"{2 * STOP_GRACE:g} s; cancelled",
                 component=self._component(),
-                output_tail=[*driver.output.tail(), *exc.stuck, *where],
+                output_tail=[*driver.output.tail(), *where, *exc.stuck],
             ) from None
         finally:
             # Its copy of the socket, should it have forgotten it (a start that raised)

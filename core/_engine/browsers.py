@@ -58,6 +58,8 @@ class HarnessBrowsers:
         configuration (a :class:`~liveharness.Harness`), so the port of the next one
         on a free port can be reserved ahead (see :attr:`BrowserLaunch.reserve_next_url`)."""
         self._harness = harness
+        #: The harness's frontend is kept for the next harness (``keep_frontend``).
+        self.frontend_kept = False
         self._binds_backend = binds_backend
         self._drivers: dict[str, BrowserDriver] = {}
         self._sessions: list[BrowserSession] = []
@@ -164,10 +166,17 @@ class HarnessBrowsers:
             reserve_next_url=(
                 self._reserve_next_url
                 if self._binds_backend and config.port == 0 and config.frontend is None
+                # A frontend kept for the next harness keeps its URL too.
+                else self._kept_frontend_url
+                if self.frontend_kept
                 else None
             ),
         )
         return driver, launch
+
+    def _kept_frontend_url(self) -> str:
+        """The URL of the next harness with the same frontend configuration: this one's."""
+        return self._harness.url
 
     def _reserve_next_url(self) -> str:
         """The URL of the next harness on a free port of this host, its port held until then."""
@@ -308,10 +317,22 @@ class HarnessBrowsers:
             loop = owner.loop
             if loop is here:
                 await self.aclose_here(session, stopping=True)
-            elif loop is None or loop.is_closed() or not loop.is_running():
+            elif loop is None or loop.is_closed():
                 # Its loop has ended; the driver closed what it had there when it did.
                 session.closed = True
                 self.forget(session)
+            elif not loop.is_running():
+                # Alive but idle (run with run_until_complete() and left): run it once
+                # more to close the session there, on the thread blocked in stop(), or
+                # on one of its own (a loop that is not running may run on any thread).
+                def close_idle() -> None:
+                    closing = self.aclose_here(session, stopping=True)
+                    loop.run_until_complete(asyncio.wait_for(closing, timeout))
+
+                if caller is not None:
+                    await caller.call(close_idle)
+                else:
+                    await run_in_thread(close_idle, name="liveharness-browser-close")
             elif caller is not None and caller.blocked_loop is loop:
                 self.forget(session)
                 raise ShutdownError(

@@ -19,13 +19,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from .._config.config import Config
-from .._errors import (
-    BackendCrashed,
-    InvalidTransition,
-    ShutdownError,
-    StartupError,
-    UsageError,
-)
+from .._errors import BackendCrashed, InvalidTransition, ShutdownError, StartupError, UsageError
 from .._plugins.calls import call_hook
 from .._runtime.loopthread import CallerThread, LoopThread
 from .._runtime.states import State, Timeline, check_transition
@@ -101,6 +95,7 @@ class HarnessCore:
             harness_name=self.name,
         )
         connect_moments(self, self.plugin_manager, self._app, self._backend, self._frontend)
+        self._browsers.frontend_kept = self._frontend.reuse is not None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: LoopThread | None = None
         self._start_task: asyncio.Task[None] | None = None
@@ -353,12 +348,15 @@ class HarnessCore:
         if tls is not None:
             backend.tls = tls.files()
             self._undo.push_call("tls", tls.cleanup)
+        # A kept frontend this harness takes comes with the backend port it was told of.
+        held = await self._frontend.claim_kept(self._undo)
         # Bind first: a busy port fails before any app code runs.
-        backend.bind()
+        backend.bind(held)
         self._undo.push_call("output capture", backend.end_capture)
         self._undo.push_call("socket", backend.close_socket)
-        self._undo.push("backend", backend.stop_server)
+        # Undone after the server's stop: tasks the app starts in its lifespan shutdown.
         self._undo.push_call("task watch", backend.tasks.unwatch)
+        self._undo.push("backend", backend.stop_server)
         await backend.start()
 
     async def _stop(self, final: State) -> list[BaseException]:

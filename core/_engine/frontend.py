@@ -25,8 +25,11 @@ from .._net.sockets import bind_listening_socket, server_url, url_host
 from .._runtime.states import State, start_within
 from ..drivers import FrontendDriver, FrontendLaunch, ServeApp, ServerDriver, ServerLaunch
 from ..drivers._registry import DriverInfo, DriverRegistry
+from .keptfrontend import FrontendReuse, reuse_key
 
 if TYPE_CHECKING:
+    import socket
+
     from .undo import UndoStack
 
 __all__ = [
@@ -87,6 +90,19 @@ class Frontend:
         self.url: str | None = None
         #: Awaited with the launch before the driver is created (files, the framework hook).
         self.before_start: Callable[[FrontendLaunch], Awaitable[None]] | None = None
+        #: How this harness takes or leaves a kept frontend; ``None``: it does neither.
+        self.reuse = (
+            None
+            if info is None
+            else _reuse(config, info, options, _base_dir(config), server, server_options)
+        )
+
+    async def claim_kept(self, undo: UndoStack) -> socket.socket | None:
+        """Before the backend binds: the held port of a kept frontend this harness takes
+        (see :mod:`.keptfrontend`), listening; ``None`` to bind as usual."""
+        if self.reuse is None:
+            return None
+        return await self.reuse.claim(self.config.host, undo)
 
     async def start(self, backend_url: str, undo: UndoStack) -> None:
         """Start the frontend against the backend at ``backend_url``; return once it answers.
@@ -96,29 +112,59 @@ class Frontend:
         info = self.info
         if info is None:
             return
+        backend_port = urlsplit(backend_url).port or 0
+        if self.reuse is not None:
+            await self.reuse.start(self, backend_url, backend_port, undo)
+        else:
+            workdir = self.make_workdir()
+            undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+            launch = self.make_launch(backend_url, backend_port, workdir)
+            await self.prepare(launch)
+            driver = self.make_driver(launch)
+            undo.push("frontend", driver.stop)
+            self.url = await self.wait(driver)
+        # The frontend's own URL names where it listens; a browser elsewhere needs the
+        # public name (the port is the same).
+        public = self.config.public_host
+        if public is not None and self.url is not None:
+            self.url = with_host(self.url, public)
+
+    def make_workdir(self) -> Path:
+        """A new private folder for the frontend's logs and scratch files."""
         # mkdtemp creates the folder with mode 0700: logs and scratch files stay private.
         # The pid in the name says whose it is, should one ever be left behind.
-        workdir = Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.harness_name}-"))
-        undo.push_call("frontend temporary folder", lambda: shutil.rmtree(workdir))
+        return Path(tempfile.mkdtemp(prefix=f"liveharness-{os.getpid()}-{self.harness_name}-"))
+
+    def make_launch(self, backend_url: str, backend_port: int, workdir: Path) -> FrontendLaunch:
+        """What the frontend driver is given, its templates filled for ``backend_url``."""
         launch = frontend_launch(
             self.config,
             self.options,
             backend_url=backend_url,
-            backend_port=urlsplit(backend_url).port or 0,
+            backend_port=backend_port,
             workdir=workdir,
             serve=self._serve,
             harness_name=self.harness_name,
         )
+        return launch
+
+    async def prepare(self, launch: FrontendLaunch) -> None:
+        """The moment before a frontend driver is made: its ``files`` written and the
+        framework hook called (:mod:`.moments`); not run for a kept frontend adopted."""
         if self.before_start is not None:
             await self.before_start(launch)
-        driver: FrontendDriver = info.driver_class(launch)
+
+    def make_driver(self, launch: FrontendLaunch) -> FrontendDriver:
+        """The frontend driver, given its launch (it is :attr:`driver` from now on)."""
+        assert self.info is not None
+        driver: FrontendDriver = self.info.driver_class(launch)
         self.driver = driver
-        undo.push("frontend", driver.stop)
-        url = await wait_for_frontend(driver, info.name, self.config, plugin=info.plugin)
-        # The frontend's own URL names where it listens; a browser elsewhere needs the
-        # public name (the port is the same).
-        public = self.config.public_host
-        self.url = url if public is None else with_host(url, public)
+        return driver
+
+    async def wait(self, driver: FrontendDriver) -> str:
+        """Start ``driver`` and return its URL once it answers (see :func:`wait_for_frontend`)."""
+        assert self.info is not None
+        return await wait_for_frontend(driver, self.info.name, self.config, plugin=self.info.plugin)
 
     def _serve(
         self, app: Any, *, host: str = "127.0.0.1", port: int = 0
@@ -136,6 +182,18 @@ class Frontend:
             port=port,
             source=describe_option(self.config, "port") if named else "",
         )
+
+
+def _reuse(
+    config: Config,
+    info: DriverInfo,
+    options: dict[str, Any],
+    base_dir: Path,
+    server: DriverInfo,
+    server_options: dict[str, Any],
+) -> FrontendReuse | None:
+    key = reuse_key(config, info, options, base_dir, server, server_options)
+    return FrontendReuse(key) if key is not None else None
 
 
 def select_frontend(

@@ -23,8 +23,7 @@ from .serving import bounded
 if TYPE_CHECKING:
     import pluggy
 
-    from .._plugins.view import HarnessView
-    from ..drivers import FrontendLaunch
+    from ..drivers import FrontendLaunch, HarnessView
     from .apploader import AppLoader
     from .backend import Backend
     from .frontend import Frontend

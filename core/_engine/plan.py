@@ -18,7 +18,7 @@ from typing import Any, cast
 import pluggy
 
 from .._config.config import Config, load_config
-from .._errors import ConfigError
+from .._errors import ConfigError, UnknownDriver
 from .._net.tls import TLSSetup
 from .._plugins.manager import load_plugins
 from ..drivers._registry import DriverInfo, DriverKind, DriverRegistry, ServerInfo
@@ -68,7 +68,7 @@ class Plan:
         :raises PluginError: a plugin failed to load or to register its drivers.
         """
         config, manager, registry = _load(options, plugins, cwd)
-        server = registry.get("server", config.server, source=str(config.source_of("server")))
+        server = _server(config, registry)
         server_options = config.driver_options(
             "server", config.server, getattr(server.driver_class, "options", ())
         )
@@ -117,6 +117,25 @@ def _load(
     # A table for a driver no plugin registered is a typo: found here, not ignored.
     config.check_driver_tables(lambda kind: registry.names(cast("DriverKind", kind)))
     return config, manager, registry
+
+
+def _server(config: Config, registry: DriverRegistry) -> ServerInfo:
+    try:
+        return registry.get("server", config.server, source=str(config.source_of("server")))
+    except UnknownDriver as exc:
+        # Unknown because a plugin that would register it is disabled: say so, and where.
+        blocked = [name for name in config.disable_plugins if config.server in name]
+        if not blocked:
+            raise
+        raise UnknownDriver(
+            f"{exc}; it is not registered because disable_plugins = "
+            f"{config.disable_plugins!r} (from {config.source_of('disable_plugins')}) "
+            f"disables the plugin {blocked[0]!r}: remove it from disable_plugins, or "
+            "choose another server",
+            kind=exc.kind,
+            name=exc.name,
+            available=exc.available,
+        ) from None
 
 
 def _check_tls_support(config: Config, server: ServerInfo) -> None:

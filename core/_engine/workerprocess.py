@@ -28,6 +28,8 @@ EXIT_CRASHED = 6
 
 # Seconds a worker whose harness's process died gets to stop before it exits.
 ORPHAN_GRACE = 0.5
+#: What the harness writes to a worker's standard input before closing it to stop it.
+STOP_LINE = b"stop\n"
 
 
 async def serve(spec: dict[str, Any]) -> int:
@@ -51,11 +53,18 @@ async def serve(spec: dict[str, Any]) -> int:
     crashed = asyncio.Event()
     driver.on_crash = lambda reason: crashed.set()
 
-    # Standard input closing is the signal to stop: the harness closes it, and so does
-    # the kernel when the harness's process dies; also while the server is starting.
+    # Standard input closing is the signal to stop: the harness writes STOP_LINE and
+    # closes it, and the kernel closes it when the harness's process dies (also while the
+    # server is starting). Which of the two it was is told by the line, not by
+    # getppid(): the kernel closes a dying process's files before it reparents its
+    # children, so the worker may see the end of its input while its parent is unchanged.
     stop = asyncio.Event()
+    asked: list[bytes] = []
 
     class StdinWatch(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            asked.append(data)
+
         def connection_lost(self, exc: Exception | None) -> None:
             stop.set()
 
@@ -81,7 +90,9 @@ async def serve(spec: dict[str, Any]) -> int:
             code = EXIT_CRASHED
     finally:
         stopping.cancel()
-        if os.getppid() != owner:
+        # Reparented, or the input ended without STOP_LINE: the harness's process died
+        # (a crash found after that is no reason to drain for nobody either).
+        if os.getppid() != owner or (stop.is_set() and STOP_LINE not in b"".join(asked)):
             await _stop_orphaned(driver)
         try:
             await driver.stop()

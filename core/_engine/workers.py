@@ -23,8 +23,8 @@ import psutil
 
 from .. import _errors as errors
 from .._errors import BackendStartError, ShutdownError, ShutdownTimeout
-from ..drivers import ServerDriver, ServerLaunch
-from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT
+from ..drivers import STOP_GRACE, ServerDriver, ServerLaunch
+from .workerprocess import EXIT_STOP_FAILED, EXIT_STOP_TIMEOUT, STOP_LINE
 
 __all__ = ["WorkerPool"]
 
@@ -176,14 +176,16 @@ class WorkerPool(ServerDriver):
         try:
             for process in self.processes:
                 if process.stdin is not None:
-                    # Closing its standard input is the worker's signal to stop gracefully.
+                    # STOP_LINE, then the end of its standard input: the worker's signal
+                    # to stop gracefully (the end alone means this process died).
                     with contextlib.suppress(ConnectionError):
+                        process.stdin.write(STOP_LINE)
                         process.stdin.close()
             waits = [asyncio.ensure_future(process.wait()) for process in self.processes]
             timed_out = False
             if waits:
-                # A worker's server bounds its own stop by up to 3x shutdown_timeout
-                # (hypercorn's drain, cut-off, lifespan shutdown), then the process exits.
+                # A worker's server bounds its own stop by shutdown_timeout + STOP_GRACE
+                # (drain and lifespan shutdown share it), then the process exits.
                 _, pending = await asyncio.wait(waits, timeout=self._exit_timeout)
                 timed_out = bool(pending)
                 for process in self.processes:
@@ -206,7 +208,8 @@ class WorkerPool(ServerDriver):
 
     @property
     def _exit_timeout(self) -> float:
-        return 3 * self.launch.shutdown_timeout + 1.0
+        # Before the harness's own cut-off (shutdown_timeout + 2 x STOP_GRACE).
+        return self.launch.shutdown_timeout + 1.5 * STOP_GRACE
 
     def _check_exits(self) -> None:
         """A worker whose server failed to stop says so by its exit code."""

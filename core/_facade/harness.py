@@ -17,16 +17,17 @@ from .._engine.core import HarnessCore
 from .._engine.undo import aggregate
 from .._errors import InvalidTransition, ShutdownError, ShutdownTimeout, UsageError
 from .._net.sockets import refuse_connections
-from .._runtime.loopthread import CallerThread, LoopThread, LoopThreadStuck
+from .._runtime.looppool import park_loop_thread, stopped_and_as_new, take_loop_thread
+from .._runtime.loopthread import CallerThread, LoopThreadStuck
 from .._runtime.states import State
 
 if TYPE_CHECKING:
-    from .._plugins.view import HarnessView
+    from ..drivers import HarnessView
 
 __all__ = ["Harness"]
 
 # How long the blocking stop() waits for the harness's loop before giving up on it:
-# every stop step is bounded by shutdown_timeout (the backend's by twice that) plus a
+# every stop step (backend, frontend, browsers) is bounded by shutdown_timeout plus a
 # grace, so only code blocking the loop itself outlasts this.
 LOOP_STOP_FACTOR = 4
 LOOP_STOP_MARGIN = 2.0
@@ -65,7 +66,7 @@ class Harness(HarnessCore):
         """
         with self._sync_lock:
             self._check_startable()
-            thread = LoopThread(name=f"liveharness-{self.name}")
+            thread = take_loop_thread(f"liveharness-{self.name}")
             self._loop_thread = thread
             self._loop = thread.loop
         try:
@@ -123,6 +124,31 @@ class Harness(HarnessCore):
                         future.result(timeout=bound)
                     except concurrent.futures.TimeoutError:
                         raise self._gave_up_on_loop(bound, None) from None
+                    return
+                if caller is None:
+                    # Nothing to run on this thread meanwhile: the loop thread is kept for
+                    # the next harness if the stop leaves its loop as new (see looppool).
+                    try:
+                        as_new = thread.run(stopped_and_as_new(self.astop()), timeout=bound)
+                    except LoopThreadStuck:
+                        raise
+                    except BaseException as first:
+                        # Failed or interrupted: wait for the stop to end, and end the thread,
+                        # as below; an interrupt still carries what the stop found.
+                        try:
+                            thread.run_then_close(self.astop(), timeout=bound)
+                        except Exception as failure:
+                            if not isinstance(first, KeyboardInterrupt):
+                                raise
+                            if hasattr(first, "add_note"):  # Python 3.11+
+                                first.add_note(
+                                    f"while stopping: {type(failure).__name__}: {failure}"
+                                )
+                        raise
+                    if as_new:
+                        park_loop_thread(thread)
+                    else:
+                        thread.close()
                     return
                 # One hop: the loop stops itself after astop() and the thread is joined.
                 thread.run_then_close(self.astop(), serve=caller, timeout=bound)

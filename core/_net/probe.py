@@ -31,7 +31,9 @@ class ProbeResult:
     """The last answer of a probe.
 
     :param status: the HTTP status of the last response, or ``None`` if none came.
-    :param error: why the last attempt got no response (``"connection refused"``, ...).
+    :param error: why the last attempt got no response (``"connection refused"``, ...);
+        with a ``status``, that an earlier attempt got it (the answer is the reason to
+        report, not the last attempt's timeout on a loaded machine).
     :param attempts: how many requests were made.
     :param ok: whether the last status was accepted.
     :param body: the start of the last response's body when its status was not
@@ -45,8 +47,12 @@ class ProbeResult:
     body: str = ""
 
     def describe(self) -> str:
-        last = f"HTTP {self.status}" if self.status is not None else self.error
-        return f"{last} (after {self.attempts} attempt{'s' if self.attempts != 1 else ''})"
+        attempts = f"after {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        if self.status is None:
+            return f"{self.error} ({attempts})"
+        if self.error is not None:
+            return f"HTTP {self.status} ({attempts}; the last one: {self.error})"
+        return f"HTTP {self.status} ({attempts})"
 
 
 async def http_status(url: str, *, timeout: float = 2.0) -> int:
@@ -153,6 +159,7 @@ async def probe_until_ok(url: str, *, timeout: float, accept_below: int = 500) -
     deadline = loop.time() + timeout
     delay = 0.005
     attempts = 0
+    answered: tuple[int, str] | None = None  # the last status and body that came
     while True:
         attempts += 1
         status: int | None = None
@@ -165,14 +172,18 @@ async def probe_until_ok(url: str, *, timeout: float, accept_below: int = 500) -
             )
         except ConnectionRefusedError:
             error = "connection refused"
+        except asyncio.TimeoutError:  # before OSError: TimeoutError is one since 3.11
+            error = "no answer in time"
         except OSError as exc:  # reset, unreachable, TLS failure
             error = f"{type(exc).__name__}: {exc.strerror or exc}"
-        except asyncio.TimeoutError:
-            error = "no answer in time"
         except ValueError as exc:
             error = str(exc)
         ok = status is not None and status < accept_below
+        if status is not None:
+            answered = (status, body)
         if ok or loop.time() + delay > deadline:
+            if status is None and answered is not None:
+                return ProbeResult(answered[0], error, attempts, False, answered[1])
             return ProbeResult(status, error, attempts, ok, body)
         # Bounded backoff (5 ms doubling to 250 ms, within the deadline): a URL that was
         # just printed usually answers at once; one that does not gets a few more chances.

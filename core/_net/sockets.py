@@ -16,6 +16,7 @@ from .._errors import BackendStartError, PortInUseError
 __all__ = [
     "bind_listening_socket",
     "close_copy",
+    "hold_port",
     "refuse_connections",
     "release_reserved_ports",
     "reserve_free_port",
@@ -35,7 +36,9 @@ _reserved: dict[str, socket.socket] = {}
 _reserved_lock = threading.Lock()
 
 
-def bind_listening_socket(host: str, port: int, *, source: str = "") -> socket.socket:
+def bind_listening_socket(
+    host: str, port: int, *, source: str = "", host_source: str = ""
+) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0: a free one), not inheritable.
 
     Binding here rather than in the server means the URL is known before the server
@@ -45,17 +48,27 @@ def bind_listening_socket(host: str, port: int, *, source: str = "") -> socket.s
     :raises PortInUseError: the port is taken.
     :raises BackendStartError: the address cannot be resolved or bound for another reason.
     """
-    return _bound_socket(host, port, source=source, reuse_address=True, listen=True)
+    return _bound_socket(
+        host, port, source=source, host_source=host_source, reuse_address=True, listen=True
+    )
 
 
 def _bound_socket(
-    host: str, port: int, *, source: str = "", reuse_address: bool, listen: bool = False
+    host: str,
+    port: int,
+    *,
+    source: str = "",
+    host_source: str = "",
+    reuse_address: bool,
+    listen: bool = False,
 ) -> socket.socket:
+    # Each value named with where it came from: the port's source is not the host's.
     where = f" (from {source})" if source else ""
+    host_where = f" (from {host_source})" if host_source else ""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise BackendStartError(f"cannot resolve host {host!r}{where}: {exc}") from exc
+        raise BackendStartError(f"cannot resolve host {host!r}{host_where}: {exc}") from exc
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
@@ -80,7 +93,7 @@ def _bound_socket(
                 output_tail=_holders(port),
             ) from exc
         raise BackendStartError(
-            f"cannot listen on {host!r} port {port}{where}: {exc.strerror or exc}"
+            f"cannot listen on {host!r}{host_where} port {port}{where}: {exc.strerror or exc}"
         ) from exc
     return sock
 
@@ -143,6 +156,19 @@ def reserve_free_port(host: str) -> int:
             sock = _reserved[host] = _bound_socket(host, 0, reuse_address=False)
         port: int = sock.getsockname()[1]
     return port
+
+
+def hold_port(host: str, port: int) -> socket.socket | None:
+    """Bind ``port`` on ``host`` again once its listening socket is closed, without
+    listening: a connection to it is refused, and no other process can take it, until
+    it is listened on again. ``None`` if it was taken meanwhile.
+
+    With ``SO_REUSEADDR``, as the port's closed connections may still be in TIME_WAIT.
+    """
+    try:
+        return _bound_socket(host, port, reuse_address=True)
+    except BackendStartError:
+        return None
 
 
 def take_reserved_socket(host: str) -> socket.socket | None:

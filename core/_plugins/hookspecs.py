@@ -15,9 +15,8 @@ if TYPE_CHECKING:
     from .._config.config import Config
     from .._errors import BackendCrashed
     from .._runtime.states import State
-    from ..drivers import BrowserSession, FrontendLaunch
+    from ..drivers import BrowserSession, FrontendLaunch, HarnessView
     from ..drivers._registry import DriverRegistry
-    from .view import HarnessView
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
 

@@ -19,6 +19,7 @@ from .stacks import waiting_lines
 
 __all__ = [
     "FORCE_GRACE",
+    "STOP_GRACE",
     "Abandoned",
     "abandoned_tasks",
     "cancel_within",
@@ -29,6 +30,13 @@ T = TypeVar("T")
 
 #: Seconds a cancelled task gets to end before it is abandoned.
 FORCE_GRACE = 0.5
+
+#: Seconds a server driver's ``stop()`` may run past ``shutdown_timeout`` to cancel
+#: what hung and report it. The requests in flight and the app's lifespan shutdown
+#: share the one ``shutdown_timeout``; the harness cuts a ``stop()`` off at
+#: ``shutdown_timeout`` + 2 x this, so that a driver's own report, which says more,
+#: comes first.
+STOP_GRACE = 0.25
 
 # Tasks given up on stay referenced: a pending coroutine that is garbage-collected is
 # closed by the collector, which runs its except/finally blocks outside any loop (a bare
@@ -46,13 +54,15 @@ class Abandoned(Exception):
     """Raised by :func:`run_within`: the awaited code did not end in time, nor when cancelled.
 
     :ivar stuck: lines saying where each task that ignored its cancellation waits.
-    :ivar cancelled: whether the code ended once cancelled (``stuck`` is then empty).
+    :ivar where: lines saying where the code waited when its time was up (before it
+        was cancelled; ``stuck`` says where the code that ignored that still waits).
     """
 
-    def __init__(self, seconds: float, stuck: list[str]) -> None:
+    def __init__(self, seconds: float, stuck: list[str], where: list[str] | None = None) -> None:
         super().__init__(f"not done within {seconds:g} s")
         self.seconds = seconds
         self.stuck = stuck
+        self.where = where or []
 
 
 async def cancel_within(
@@ -98,7 +108,8 @@ async def run_within(awaitable: Awaitable[T], seconds: float, *, what: str = "ta
         await _cancel_shielded(task, what)
         raise
     if not done:
-        raise Abandoned(seconds, await cancel_within({task}, what=what))
+        where = waiting_lines({task}, what=f"{what} cut off,")
+        raise Abandoned(seconds, await cancel_within({task}, what=what), where)
     result, interrupt = task.result()
     if interrupt is not None:
         raise interrupt

@@ -81,11 +81,25 @@ class LoopThread:
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T | _Raised]:
         return asyncio.run_coroutine_threadsafe(_carried(coro), self.loop)
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and return its result; cancel it if the wait is interrupted."""
+    def run(self, coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and return its result; cancel it if the wait is interrupted.
+
+        :param timeout: give up waiting after this many seconds.
+        :raises LoopThreadStuck: ``coro`` had not finished after ``timeout`` seconds (code
+            blocking the loop); it runs on, and the thread ends once it has, as after
+            :meth:`run_then_close`.
+        """
         future = self.submit(coro)
         try:
+            try:
+                future.result(timeout=timeout)
+            except concurrent.futures.TimeoutError:
+                stuck = LoopThreadStuck(self.thread)
+                future.add_done_callback(lambda _: self._stop_loop())
+                raise stuck from None
             return _outcome(future)
+        except LoopThreadStuck:
+            raise
         except BaseException:
             # KeyboardInterrupt (or any other interruption of this thread's wait):
             # do not leave the coroutine running behind the caller's back.
@@ -163,10 +177,13 @@ class LoopThread:
     def close(self) -> None:
         """Stop the loop, cancel what is left on it, and join the thread."""
         if self._thread.is_alive():
-            with contextlib.suppress(RuntimeError):  # the loop is already closed
-                self.loop.call_soon_threadsafe(self.loop.stop)
+            self._stop_loop()
             if self._thread is not threading.current_thread():
                 self._join()
+
+    def _stop_loop(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            self.loop.call_soon_threadsafe(self.loop.stop)
 
     def _join(self, deadline: float | None = None) -> None:
         timeout = None if deadline is None else max(deadline - time.monotonic(), 0)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from .._errors import LiveHarnessError, UsageError
+from .._errors import ConfigError, LiveHarnessError, UsageError
 from .._facade.harness import Harness
 from .._runtime.states import State
 from .output import (
@@ -109,8 +109,11 @@ def run_command(args: argparse.Namespace) -> int:
     options = _options(args)
     progress = StartProgress()
     try:
-        harness = Harness(plugins=[progress], **options)
-        if harness.config.app is None:
+        try:
+            harness = Harness(plugins=[progress], **options)
+        except ConfigError as exc:
+            if not _no_app(exc):  # Harness() fails without an app: the demo's, then
+                raise
             harness = Harness(app=DEMO_APP, plugins=[progress], **options)
             say(f"no app configured; serving the bundled demo app {DEMO_APP}")
             say("  (set app in [tool.liveharness] of pyproject.toml, or pass --app)")
@@ -151,12 +154,15 @@ def exec_command(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
     progress = StartProgress()
     try:
-        harness = Harness(plugins=[progress], **_options(args))
-        if harness.config.app is None:
+        try:
+            harness = Harness(plugins=[progress], **_options(args))
+        except ConfigError as exc:
+            if not _no_app(exc):
+                raise
             raise UsageError(
                 "no app configured: set app in [tool.liveharness] of pyproject.toml, "
                 "liveharness.toml or LIVEHARNESS_APP, or pass --app"
-            )
+            ) from None
     except LiveHarnessError as exc:
         report_error(exc, options=OPTION_WORDS)
         return exit_code_of(exc)
@@ -294,3 +300,8 @@ def describe_source(harness: Harness, key: str) -> str:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def _no_app(exc: ConfigError) -> bool:
+    """Whether ``exc`` is ``Harness()``'s "no app configured" (not a bad app value)."""
+    return type(exc) is ConfigError and exc.key == "app" and exc.value is None

@@ -46,11 +46,15 @@ Writing a driver
 The toolkit
 ===========
 
+- Hooks: :class:`HarnessView`, what every hook's ``harness`` argument provides (a
+  :class:`~liveharness.Harness`, or the pytest plugin's deployment under
+  ``--lh-base-url``), for typing a plugin's hook implementations.
 - Output: :class:`OutputTail` (what a component wrote, for error messages);
   :mod:`logcapture <liveharness.drivers.logcapture>` routes a server library's log
   records to the driver that runs it; :func:`traceback_tail` and
   :func:`waiting_lines` turn an exception or a stuck task into readable lines;
-  :func:`cancel_within` cancels tasks and gives up on those that ignore it.
+  :func:`cancel_within` cancels tasks and gives up on those that ignore it;
+  :data:`STOP_GRACE` is how long a server's ``stop()`` may run past ``shutdown_timeout``.
 - Processes: :class:`ChildProcess` (own process group, output through a pipe, exit
   watched without polling), :func:`end_process_tree`, :func:`strip_ansi`,
   :class:`Watchdog` (ends what a dead owner left behind).
@@ -74,7 +78,7 @@ from .._processes.child import ChildProcess, strip_ansi
 from .._processes.trees import end_process_tree
 from .._processes.watchdog import Watchdog
 from .._runtime import logcapture
-from .._runtime.bounded import cancel_within
+from .._runtime.bounded import STOP_GRACE, cancel_within
 from .._runtime.output import OutputTail, traceback_tail
 from .._runtime.stacks import waiting_lines, where_waiting
 from ._browser import BrowserDriver, BrowserLaunch, BrowserSession, Owner
@@ -101,10 +105,12 @@ from ._registry import (
 )
 from ._server import ServeApp, ServerDriver, ServerLaunch
 from ._subprocess import SubprocessServer
+from ._view import HarnessView
 
 __all__ = [
     "BACKLOG",
     "COMMAND_OPTIONS",
+    "STOP_GRACE",
     "WEBDRIVERS",
     "BrowserDriver",
     "BrowserInfo",
@@ -120,6 +126,7 @@ __all__ = [
     "FrontendDriver",
     "FrontendInfo",
     "FrontendLaunch",
+    "HarnessView",
     "Option",
     "OutputTail",
     "Owner",

@@ -104,6 +104,12 @@ class DriverRegistry:
         self._drivers: dict[DriverKind, dict[str, DriverInfo]] = {kind: {} for kind in KINDS}
         self._plugin = "<unknown plugin>"
 
+    def _copy(self) -> DriverRegistry:
+        """A registry with the same drivers, to which more can be added without changing this one."""
+        copy = DriverRegistry()
+        copy._drivers = {kind: dict(drivers) for kind, drivers in self._drivers.items()}
+        return copy
+
     def _registering_for(self, plugin: str) -> None:
         # The harness calls each registration hook implementation itself and says
         # whose it is, so a duplicate can name both plugins.

@@ -100,8 +100,14 @@ class ServerDriver(abc.ABC):
 
     @abc.abstractmethod
     async def stop(self) -> None:
-        """Stop serving: refuse new connections, let in-flight requests finish
-        (within ``shutdown_timeout``), run the app's lifespan shutdown, close the socket.
+        """Stop serving: refuse new connections, let in-flight requests finish, run the
+        app's lifespan shutdown, close the socket.
+
+        The requests in flight and the lifespan shutdown share one ``shutdown_timeout``,
+        counted from this call: what is still running at that deadline is cancelled and
+        reported (:class:`~liveharness.ShutdownTimeout`), within :data:`STOP_GRACE`
+        more. The harness cuts off a ``stop()`` still running at ``shutdown_timeout`` +
+        2 x :data:`STOP_GRACE`.
 
         Called once, also after a failed or cancelled :meth:`start`, and after the
         server crashed (:meth:`report_crash`), to release what it still holds; must not

@@ -22,7 +22,7 @@ from .._runtime.states import State, Timeline
 from ..drivers import BrowserSession
 
 if TYPE_CHECKING:
-    from .._plugins.view import HarnessView
+    from ..drivers import HarnessView
 
 __all__ = ["Deployment", "DeploymentUnreachable"]
 

@@ -4,8 +4,8 @@
 ``await harness.abrowser()`` an async one in the calling loop. The browser process
 is shared by every harness of the thread (sync) or loop (async) with the same
 launch configuration; every page gets its own browser context (cookies and storage
-isolated) with ``base_url`` set to the harness's URL; and the next context and page
-are prepared in the background while the test runs.
+isolated) with ``base_url`` set to the harness's URL; and when a page closes, the
+next context and page are prepared in the background.
 
 - ``_driver``: :class:`PlaywrightDriver`, opening a page; ``_session``: the page
   handed to a test, closed with its artefacts. Both are written once for the two

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from liveharness import (
@@ -15,7 +16,7 @@ from liveharness import (
     UsageError,
 )
 
-from ._hosts import Host, SharedBrowser, context_key
+from ._hosts import Host, SharedBrowser, SyncHost, context_key
 from ._launch import OPTIONS, context_options, launch_plan, start_error
 from ._session import PlaywrightSession, watch_console
 from ._sharing import async_host, running_sync_host, sync_host
@@ -61,16 +62,35 @@ class PlaywrightDriver(BrowserDriver):
                 "Playwright's sync API cannot run in a thread whose event loop is running; "
                 "use 'await harness.abrowser()' here"
             )
-        host = sync_host()
-        return host.run(self._open(launch, host, Owner.this_thread()))
+
+        async def this_thread() -> Host:
+            return sync_host()
+
+        return SyncHost.run(self._open_shared(launch, this_thread, Owner.this_thread()))
 
     async def aopen(self, launch: BrowserLaunch) -> PlaywrightSession:
-        return await self._open(launch, await async_host(), Owner.this_loop())
+        return await self._open_shared(launch, async_host, Owner.this_loop())
+
+    async def _open_shared(
+        self, launch: BrowserLaunch, host_of: Callable[[], Awaitable[Host]], owner: Owner
+    ) -> PlaywrightSession:
+        """:meth:`_open` in the shared host; once more should the shared browser, or
+        Playwright's driver, turn out to have died since its last page (killed, or
+        crashed, while no harness used it; nobody is told until the next call)."""
+        try:
+            return await self._open(launch, await host_of(), owner)
+        except _Died:
+            pass  # forgotten: host_of() and the host make new ones
+        try:
+            return await self._open(launch, await host_of(), owner)
+        except _Died as died:  # twice: say what the second attempt found
+            raise died.cause  # noqa: B904 (its own cause is kept)
 
     async def _open(self, launch: BrowserLaunch, host: Host, owner: Owner) -> PlaywrightSession:
         from playwright.async_api import Error  # the sync API's Error too
 
         host.open_sessions += 1
+        shared: SharedBrowser | None = None
         try:
             plan = launch_plan(launch, host.playwright)
             shared = host.cached(plan.key)
@@ -100,12 +120,19 @@ class PlaywrightDriver(BrowserDriver):
                 raise BrowserStartError(
                     f"{shared.description} did not load {start}: {str(exc).splitlines()[0]}"
                 ) from exc
+            # The next page is prepared when this one closes (PlaywrightSession), not
+            # now: made now, it would compete with this test's own clicks and checks
+            # for the same cores; made at the close, it is ready in the browser by the
+            # next harness's browser() call. The next port is reserved now all the same.
             ahead = self._to_prepare(launch, options, shared)
-            if ahead is not None:
-                host.prepare(shared, context_key(ahead), ahead)
-        except BaseException:
+        except BaseException as exc:
             host.open_sessions -= 1
+            died = _closed(exc) and (host.dead or (shared is not None and not shared.alive))
+            if died and shared is not None:
+                host.forget(shared)
             host.leave()
+            if died:
+                raise _Died(exc) from exc
             raise
         return PlaywrightSession(
             page,
@@ -117,6 +144,7 @@ class PlaywrightDriver(BrowserDriver):
             launch=launch,
             key=key,
             console=console,
+            ahead=ahead,
         )
 
     async def _page(
@@ -183,3 +211,19 @@ class PlaywrightDriver(BrowserDriver):
             if shared_context is context:
                 del self._contexts[key]
         return True
+
+
+class _Died(Exception):
+    """The shared browser or Playwright's driver was found dead (``cause`` says how)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` says the browser or Playwright's driver is gone
+    (``TargetClosedError``: "Target ... has been closed", "Playwright connection closed")."""
+    from playwright._impl._errors import TargetClosedError
+
+    return isinstance(exc, TargetClosedError) or isinstance(exc.__cause__, TargetClosedError)

@@ -26,22 +26,22 @@ the two APIs really differ a host adapts:
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
-import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import psutil
 
+from ._browser import SharedBrowser, context_key
 from ._runtime import (
     EXIT_GRACE,
     call_with_defaults,
     child_pids,
     close_driver_pipe,
     driver_processes,
+    retrieve_driver_error,
     terminate_tree,
     watch_dispatcher,
 )
@@ -54,41 +54,11 @@ T = TypeVar("T")
 # dropped first. Two covers a harness plus one other running at once.
 PREPARED_LIMIT = 2
 
-
-def context_key(options: dict[str, Any]) -> str:
-    return json.dumps(options, sort_keys=True, default=repr)
-
-
-class SharedBrowser:
-    """One launched (or connected) browser, and the pages prepared in it."""
-
-    def __init__(self, browser: Any, key: str, description: str) -> None:
-        self.browser = browser
-        self.key = key
-        self.description = description
-        self.closing = False
-        self.lost = False
-        self.prepared: collections.OrderedDict[str, Any] = collections.OrderedDict()
-        #: The URL reserved for the next harness on a free port, when a page of one was
-        #: last handed out here; and whether the one before reached such a harness.
-        self.next_url: str | None = None
-        self.next_url_reached = True
-        browser.on("disconnected", self._disconnected)
-
-    def _disconnected(self, *_: Any) -> None:
-        if not self.closing:
-            self.lost = True
-
-    @property
-    def alive(self) -> bool:
-        return not self.lost and bool(self.browser.is_connected())
-
-    def cancel_prepared(self) -> None:
-        """Give up the pages being prepared: the browser died, and a request it had not
-        answered when killed (``new_context``) may never be answered."""
-        for task in self.prepared.values():
-            task.cancel()
-        self.prepared.clear()
+# How long closing a page waits for the next page's context, so that the next page is
+# requested before the close returns: with sync Playwright nothing would ask for it
+# until the next Playwright call. The browser makes the page meanwhile. Past this, the
+# close returns and the rest of the preparation waits for the next browser() call.
+REQUEST_WAIT = 1.0
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -126,7 +96,7 @@ class Host:
         """``new_context(**options)`` of ``shared``'s browser, as a task in Playwright's loop can call it."""
         raise NotImplementedError
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         """The result of a task of Playwright's loop."""
         raise NotImplementedError
 
@@ -135,6 +105,20 @@ class Host:
         return obj
 
     # --------------------------------------------- shared browsers, pages prepared ahead
+
+    @property
+    def dead(self) -> bool:
+        """The connection to Playwright's driver has ended (the driver died); nothing
+        can be done through it any more."""
+        connection = getattr(getattr(self.playwright, "_impl_obj", None), "_connection", None)
+        return getattr(connection, "_closed_error", None) is not None
+
+    def forget(self, shared: SharedBrowser) -> None:
+        """``shared`` died: the next page gets a new browser."""
+        if self.browsers.get(shared.key) is shared:
+            del self.browsers[shared.key]
+        shared.lost = True
+        shared.cancel_prepared()
 
     def cached(self, key: str) -> SharedBrowser | None:
         shared = self.browsers.get(key)
@@ -145,12 +129,22 @@ class Host:
             return None
         return shared
 
-    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> None:
-        """Start preparing a context and page with ``options`` in the background."""
+    def prepare(self, shared: SharedBrowser, key: str, options: dict[str, Any]) -> asyncio.Event:
+        """Start preparing a context and page with ``options`` in the background.
+
+        :returns: an event set once the context is made and the page asked for (or the
+            preparation failed): see :meth:`until_requested`.
+        """
+        requested = asyncio.Event()
 
         async def make() -> tuple[Any, Any]:
-            context = await self._new_context(shared, options)
             try:
+                context = await self._new_context(shared, options)
+            finally:
+                requested.set()
+            try:
+                # Asked for in this step, before the task yields: the set() above wakes
+                # no one until then.
                 page = await context.new_page()
             except BaseException:
                 await context.close()
@@ -163,6 +157,14 @@ class Host:
             self._discard(old)
         while len(shared.prepared) > PREPARED_LIMIT:
             self._discard(shared.prepared.popitem(last=False)[1])
+        return requested
+
+    async def until_requested(self, requested: asyncio.Event) -> None:
+        """Wait, at most :data:`REQUEST_WAIT` seconds, until a prepared page is requested."""
+        if requested.is_set():
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await self._outcome(asyncio.wait_for(requested.wait(), REQUEST_WAIT))
 
     async def take(self, shared: SharedBrowser, key: str) -> tuple[Any, Any] | None:
         """The (context, page) prepared for ``key``, or None."""
@@ -248,7 +250,7 @@ class SyncHost(Host):
     @property
     def dead(self) -> bool:
         """The connection to Playwright's driver has ended; nothing can be done through it."""
-        return bool(self.dispatcher.dead)
+        return bool(self.dispatcher.dead) or super().dead
 
     def leave(self) -> None:
         """Clear the mark once no page is open, so ``asyncio.run`` works on this thread."""
@@ -266,7 +268,7 @@ class SyncHost(Host):
     def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
         return call_with_defaults(shared.browser._impl_obj.new_context, options)  # type: ignore[no-any-return]
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         return self.wait(task)
 
     def _public(self, obj: Any) -> Any:
@@ -302,6 +304,7 @@ class SyncHost(Host):
             self.playwright.stop()
         if asyncio._get_running_loop() is self.loop:
             asyncio._set_running_loop(None)
+        retrieve_driver_error(self.manager)
         terminate_tree(self.drivers)
 
 
@@ -352,7 +355,7 @@ class AsyncHost(Host):
     def _new_context(self, shared: SharedBrowser, options: dict[str, Any]) -> Awaitable[Any]:
         return shared.browser.new_context(**options)  # type: ignore[no-any-return]
 
-    async def _outcome(self, task: asyncio.Future[T]) -> T:
+    async def _outcome(self, task: Awaitable[T]) -> T:
         return await task
 
     async def aclose(self) -> None:
@@ -372,4 +375,5 @@ class AsyncHost(Host):
             # task, and stop() no longer closes the driver's pipe; close it here, so the
             # driver exits by itself, closing its browsers and deleting their profiles.
             await close_driver_pipe(self.manager)
+            retrieve_driver_error(self.manager)
         terminate_tree(self.drivers)

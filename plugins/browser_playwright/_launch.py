@@ -81,7 +81,7 @@ OPTIONS = (
         "prewarm",
         bool,
         True,
-        "Prepare the next context and page in the background after handing one out (on a "
+        "Prepare the next context and page in the background when a page closes (on a "
         "free port, the first for the next harness, whose port is held ahead); it is used "
         "by the next page with the same context options, base URL included.",
     ),

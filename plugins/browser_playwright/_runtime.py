@@ -27,6 +27,8 @@ __all__ = [
     "child_pids",
     "close_driver_pipe",
     "driver_processes",
+    "driver_transport",
+    "retrieve_driver_error",
     "terminate_tree",
     "watch_dispatcher",
 ]
@@ -123,13 +125,27 @@ def call_with_defaults(method: Callable[..., Any], given: dict[str, Any]) -> Any
     return method(**arguments)
 
 
+def driver_transport(manager: Any) -> Any:
+    """The private pipe transport to Playwright's driver of ``manager``, if found."""
+    client = getattr(manager, "_client", None) or manager
+    return getattr(client, "_transport", None) or getattr(
+        getattr(manager, "_connection", None), "_transport", None
+    )
+
+
+def retrieve_driver_error(manager: Any) -> None:
+    """Mark the error Playwright's transport keeps when its driver died as retrieved:
+    nothing else reads it once the connection is up, and asyncio would print an
+    unretrieved future's traceback at exit."""
+    future = getattr(driver_transport(manager), "on_error_future", None)
+    if future is not None and future.done() and not future.cancelled():
+        future.exception()
+
+
 async def close_driver_pipe(manager: Any) -> None:
     """Close the pipe to Playwright's driver (found through its private transport) and
     wait, within :data:`EXIT_GRACE`, for the driver to exit by itself."""
-    client = getattr(manager, "_client", None) or manager
-    transport = getattr(client, "_transport", None) or getattr(
-        getattr(manager, "_connection", None), "_transport", None
-    )
+    transport = driver_transport(manager)
     process = getattr(transport, "_proc", None)
     output = getattr(transport, "_output", None)
     if process is None or output is None:

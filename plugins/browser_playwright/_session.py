@@ -10,7 +10,7 @@ from typing import Any
 
 from liveharness import BrowserCrashed, BrowserLaunch, BrowserSession, Owner
 
-from ._hosts import Host, SharedBrowser, SyncHost
+from ._hosts import Host, SharedBrowser, SyncHost, context_key
 
 __all__ = ["PlaywrightSession", "watch_console"]
 
@@ -41,6 +41,7 @@ class PlaywrightSession(BrowserSession):
         launch: BrowserLaunch,
         key: str,
         console: collections.deque[str],
+        ahead: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(page, driver="playwright", owner=owner, is_async=host.is_async)
         self.console = console
@@ -53,6 +54,9 @@ class PlaywrightSession(BrowserSession):
         # A page prepared for a harness on a free port is of no use once it stops: no
         # later harness gets that URL.
         self._drop_when_stopping = None if launch.url_is_fixed else key
+        #: The context options of the page to prepare once this one closes, if any.
+        self._ahead = ahead
+        self._requested: asyncio.Event | None = None
         self._tracing = False
         self._tracing_started: Any = None
 
@@ -78,10 +82,28 @@ class PlaywrightSession(BrowserSession):
     async def aclose(self, *, stopping: bool) -> None:
         await self._close(stopping=stopping)
 
+    def _prepare_next(self, *, stopping: bool) -> str | None:
+        # Started before this page's context closes, so the browser makes the next
+        # context while it closes this one, after the test's own work is done; with
+        # sync Playwright the task advances during the close's calls and the browser
+        # finishes the page on its own meanwhile.
+        # :returns: the key of the page being prepared, if any.
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or not self.shared.alive:
+            return None
+        key = context_key(ahead)
+        # The next harness's URL (reserved ahead, or the kept frontend's) comes back.
+        comes_back = ahead.get("base_url") == self.shared.next_url
+        if stopping and key == self._drop_when_stopping and not comes_back:
+            return None  # this harness's own URL, which no later harness gets
+        self._requested = self.host.prepare(self.shared, key, ahead)
+        return key
+
     async def _close(self, *, stopping: bool) -> None:
         from playwright.async_api import Error  # the sync API's Error too
 
         settle = self.host.settle
+        preparing = self._prepare_next(stopping=stopping)
         try:
             try:
                 if not self.native.is_closed():
@@ -99,8 +121,10 @@ class PlaywrightSession(BrowserSession):
                     await settle(self.context.close())
                 else:
                     await settle(self.native.close())
-                if stopping and self._drop_when_stopping is not None:
+                if stopping and self._drop_when_stopping not in (None, preparing):
                     self.host.drop(self.shared, self._drop_when_stopping)
+                if self._requested is not None and self.shared.alive:
+                    await self.host.until_requested(self._requested)
             except Error:
                 if self.shared.alive:
                     raise

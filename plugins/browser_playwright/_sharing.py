@@ -48,8 +48,14 @@ def running_sync_host() -> SyncHost | None:
 
 
 async def async_host() -> AsyncHost:
-    """The async Playwright host of the running loop, started on first use."""
+    """The async Playwright host of the running loop, started on first use (or after
+    its driver died)."""
     loop = asyncio.get_running_loop()
+    with _lock:
+        host = _async_hosts.get(loop)
+    if host is not None and host.started.done() and host.dead:
+        # Its driver died (killed while no harness used it): closed, and replaced.
+        await host.aclose()
     with _lock:
         host = _async_hosts.get(loop)
         starting = host is None

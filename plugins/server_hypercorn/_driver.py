@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
-import ssl
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from liveharness import (
     BackendStartError,
     LifecycleError,
     Option,
-    OutputTail,
     ServerDriver,
     ShutdownError,
     ShutdownTimeout,
 )
 from liveharness.drivers import (
     BACKLOG,
-    QuickCloseSSLObject,
-    cancel_within,
+    STOP_GRACE,
     logcapture,
-    traceback_tail,
     waiting_lines,
 )
 
 from ._app import WatchedApp
+from ._config import DriverLogger, config_class
+from ._stopping import abort_connections, cancel_tasks, is_lifespan_timeout
 
 if TYPE_CHECKING:
-    import socket
-
     from hypercorn.config import Config
     from hypercorn.typing import ASGIFramework
 
@@ -46,66 +40,6 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # its name, or of this one.
 INTERPRETED_OPTIONS = frozenset({"log_level", "access_log", "lifespan"})
 RENAMED_OPTIONS = {"server_header": "include_server_header", "date_header": "include_date_header"}
-
-
-class _DriverLogger(logging.Logger):
-    """One driver's hypercorn logger: kept in its output, then passed to ``name``'s handlers.
-
-    Unregistered, so nothing global changes: hypercorn uses a Logger it is given as it
-    is, where for a logger name it would replace that logger's handlers with stderr.
-    """
-
-    def __init__(self, name: str, output: OutputTail, level: str | None) -> None:
-        super().__init__(name)
-        self.parent = logging.getLogger(name)
-        self.addHandler(logging.NullHandler())  # kept in output: never logging.lastResort
-        self._output = output
-        if level is not None:
-            self.setLevel(level.upper())
-
-    def isEnabledFor(self, level: int) -> bool:
-        # Logger caches this per level and only registered loggers' caches are cleared
-        # when a level changes (caplog.set_level), so ask every time.
-        if self.disabled or self.manager.disable >= level:
-            return False
-        return level >= self.getEffectiveLevel()
-
-    def callHandlers(self, record: logging.LogRecord) -> None:
-        # Kept here; the capture handler on the root logger must not keep it again.
-        setattr(record, logcapture.CAPTURED, True)
-        try:
-            text = f"{record.levelname}: {record.getMessage()}"
-            if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "\n".join(traceback_tail(record.exc_info[1]))
-        except Exception:  # a broken log call must not break the server
-            text = f"{record.levelname}: {record.msg!r}"
-        self._output.append(text)
-        super().callHandlers(record)
-
-
-@functools.cache
-def _config_class() -> type[Config]:
-    from hypercorn.config import Config, Sockets
-
-    class HarnessConfig(Config):
-        harness_socket: socket.socket
-
-        def create_ssl_context(self) -> ssl.SSLContext | None:
-            context = super().create_ssl_context()
-            if context is not None:
-                context.sslobject_class = QuickCloseSSLObject
-            return context
-
-        def create_sockets(self) -> Sockets:
-            # hypercorn calls this once the lifespan startup completed. The harness's
-            # socket object itself (not an fd:// copy): asyncio's server closes it when
-            # hypercorn stops, the driver closes it on every path, and closing one
-            # object twice is harmless where closing one descriptor twice is not.
-            if self.ssl_enabled:
-                return Sockets([self.harness_socket], [], [])
-            return Sockets([], [self.harness_socket], [])
-
-    return HarnessConfig
 
 
 class HypercornDriver(ServerDriver):
@@ -198,13 +132,14 @@ class HypercornDriver(ServerDriver):
         self._stopping = asyncio.Event()
         self._ready = False
         self._app = WatchedApp(launch.app, launch.options["lifespan"], self.output)
+        self._hypercorn_config: Config | None = None
 
     # ------------------------------------------------------------------ starting
 
     async def start(self) -> None:
         from hypercorn.asyncio import serve
 
-        config = self._config()
+        config = self._hypercorn_config = self._config()
         self._settled = asyncio.get_running_loop().create_future()
 
         async def serving() -> None:
@@ -231,21 +166,22 @@ class HypercornDriver(ServerDriver):
 
     def _config(self) -> Config:
         launch, opts = self.launch, self.launch.options
-        config = _config_class()()
+        config = config_class()()
         config.harness_socket = launch.sock  # type: ignore[attr-defined]
         for option in self.options:
             if option.name not in INTERPRETED_OPTIONS:
                 setattr(config, RENAMED_OPTIONS.get(option.name, option.name), opts[option.name])
-        config.errorlog = _DriverLogger("hypercorn.error", self.output, opts["log_level"])
+        config.errorlog = DriverLogger("hypercorn.error", self.output, opts["log_level"])
         config.accesslog = (
-            _DriverLogger("hypercorn.access", self.output, opts["log_level"])
+            DriverLogger("hypercorn.access", self.output, opts["log_level"])
             if opts["access_log"]
             else None
         )
         # asyncio's start_server listens again with this backlog; keep the harness's.
         config.backlog = BACKLOG
         config.graceful_timeout = 2 * launch.shutdown_timeout  # stop() cuts off at 1x
-        config.shutdown_timeout = launch.shutdown_timeout  # the app's lifespan shutdown
+        # The app's lifespan shutdown; stop() cuts it off at its deadline.
+        config.shutdown_timeout = launch.shutdown_timeout
         # The harness enforces startup_timeout around start() with its own error;
         # hypercorn's timer on the lifespan startup must not fire first.
         config.startup_timeout = 2 * launch.startup_timeout
@@ -294,25 +230,34 @@ class HypercornDriver(ServerDriver):
             if not self._ready:
                 # Nothing to drain: end the startup now, whatever the app's startup does.
                 lifespan = self._app.lifespan_task
-                if await _cancel({task, *([lifespan] if lifespan else [])}, self.output):
+                if await cancel_tasks({task, *([lifespan] if lifespan else [])}, self.output):
                     message = "the app's lifespan startup ignored its cancellation; abandoned"
                     raise self._error(ShutdownTimeout, message)
                 self._check_stopped(task)
                 return
             timeout = self.launch.shutdown_timeout
+            # The requests in flight and the app's lifespan shutdown share shutdown_timeout.
             done, _ = await asyncio.wait({task}, timeout=timeout)
-            if not done:
+            if not done and self._app.calls:
                 # Cut off the requests still running; their connections then close
                 # as usual. (hypercorn's graceful_timeout is only the backstop: it
                 # cancels whole connections, which asyncio 3.11 logs as errors, and on
                 # Python >= 3.12 Server.wait_closed() waits for every connection first.)
+                # The lifespan shutdown that follows gets only hypercorn's timer, now
+                # short, whose error says where the app waits.
+                if self._hypercorn_config is not None:
+                    self._hypercorn_config.shutdown_timeout = STOP_GRACE / 2
                 self._app.cancel_calls()
-                # then the app's lifespan shutdown, which hypercorn bounds by timeout (a
-                # little more here, so that its error, which says where the app waits, wins)
-                done, _ = await asyncio.wait({task}, timeout=timeout + 0.25)
+                done, _ = await asyncio.wait({task}, timeout=STOP_GRACE * 0.75)
             if not done:
-                await _cancel({task, *self._app.calls}, self.output)
-                message = f"hypercorn did not stop within {2 * timeout + 0.25:g} s; cancelled"
+                lifespan = self._app.lifespan_task
+                for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):
+                    self.output.append(f"WARNING: {line}")
+                await cancel_tasks({task, *self._app.calls}, self.output, STOP_GRACE / 4)
+                message = (
+                    "the app's lifespan shutdown did not finish within shutdown_timeout = "
+                    f"{timeout:g} s (shared with the requests in flight); cancelled"
+                )
                 raise self._error(ShutdownTimeout, message)
             self._check_stopped(task)
         except LifecycleError as exc:
@@ -323,11 +268,11 @@ class HypercornDriver(ServerDriver):
             # lifespan waiting for a shutdown hypercorn will never send.
             lifespan = self._app.lifespan_task
             calls = set(self._app.calls)  # requests that ignored being cut off
-            stuck = await _cancel(
-                closing | calls | ({lifespan} if lifespan else set()), self.output
+            stuck = await cancel_tasks(
+                closing | calls | ({lifespan} if lifespan else set()), self.output, STOP_GRACE / 2
             )
             if calls:
-                _abort_connections(self._app)
+                abort_connections(self._app)
             if error is not None:  # what it found hanging was given up on: say so
                 error.output_tail += tuple(f"WARNING: {line}" for line in stuck)
             self.launch.sock.close()
@@ -338,7 +283,7 @@ class HypercornDriver(ServerDriver):
         exc = task.exception()  # also marks a failure start() reported as retrieved
         if self._ready and self._app.interrupt is not None:
             raise self._app.interrupt  # the app's lifespan shutdown exited or was interrupted
-        if exc is not None and self._ready and _is_lifespan_timeout(exc):
+        if exc is not None and self._ready and is_lifespan_timeout(exc):
             lifespan = self._app.lifespan_task
             for line in waiting_lines([lifespan] if lifespan else [], what="lifespan shutdown"):
                 self.output.append(f"WARNING: {line}")
@@ -371,35 +316,3 @@ class HypercornDriver(ServerDriver):
         return error_class(
             message, phase=phase, component="backend", output_tail=self.output.tail()
         )
-
-
-def _is_lifespan_timeout(exc: BaseException) -> bool:
-    from hypercorn.utils import LifespanTimeoutError
-
-    return isinstance(exc, LifespanTimeoutError)
-
-
-def _abort_connections(app: WatchedApp) -> None:
-    """Close ``app``'s connections whose requests were given up on: their tasks, stuck
-    waiting for the app, would keep them (and the clients waiting on them) open."""
-    for task in asyncio.all_tasks():
-        # hypercorn's per-connection callback: _server_callback(reader, writer), with the
-        # app it serves (wrapped: ASGIWrapper.app) among its free variables.
-        frame = getattr(task.get_coro(), "cr_frame", None)
-        if frame is None or frame.f_code.co_name != "_server_callback":
-            continue
-        scope = frame.f_locals
-        writer = scope.get("writer")
-        if getattr(scope.get("app"), "app", None) is app and writer is not None:
-            writer.transport.abort()
-
-
-async def _cancel(tasks: set[asyncio.Task[Any]], output: OutputTail) -> list[str]:
-    """Cancel ``tasks``; give up on those that ignore it (noted in ``output``)."""
-    stuck = await cancel_within(tasks, what="hypercorn's task")
-    for line in stuck:
-        output.append(f"WARNING: {line}")
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: a closing WebSocket may fail with its connection
-    return stuck

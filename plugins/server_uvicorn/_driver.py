@@ -3,7 +3,8 @@
 Startup is one future, settled by whichever comes first: uvicorn's startup completing
 or its task ending; an early end is explained from what uvicorn logged (it calls
 ``sys.exit(3)`` rather than raise). Stopping drains connections within
-``shutdown_timeout`` and reports what was cut off or hung.
+``shutdown_timeout`` (shared with the app's lifespan shutdown) and reports what was
+cut off or hung.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from liveharness import (
     ShutdownTimeout,
 )
 from liveharness.drivers import (
+    STOP_GRACE,
     QuickCloseSSLObject,
     cancel_within,
     logcapture,
@@ -260,19 +262,23 @@ class UvicornDriver(ServerDriver):
                         output_tail=[*self.output.tail(), *stuck],
                     )
             elif not task.done():
+                timeout = self.launch.shutdown_timeout
+                # The requests in flight and the lifespan shutdown share shutdown_timeout;
+                # the server cuts off either at the deadline and reports it by itself.
+                server.stop_deadline = asyncio.get_running_loop().time() + timeout
                 server.request_exit()
-                # uvicorn bounds the drain by shutdown_timeout; the lifespan shutdown
-                # gets the same again before the task is cancelled.
-                done, _ = await asyncio.wait({task}, timeout=2 * self.launch.shutdown_timeout)
-                if not done:
+                done, _ = await asyncio.wait({task}, timeout=timeout + 1.5 * STOP_GRACE)
+                if not done:  # hung elsewhere than the app: cancelled, promptly
                     server.force_exit = True
                     running = lifespan_tasks(server)
                     stuck = waiting_lines(running, what="lifespan shutdown")
                     self.output.append("\n".join(stuck or ["the server's shutdown hung"]))
-                    for line in await cancel_within({task, *running}, what="uvicorn's shutdown"):
+                    for line in await cancel_within(
+                        {task, *running}, STOP_GRACE / 4, what="uvicorn's shutdown"
+                    ):
                         self.output.append(line)
                     raise ShutdownTimeout(
-                        f"uvicorn did not stop within {2 * self.launch.shutdown_timeout:g} s; cancelled",
+                        f"uvicorn did not stop within shutdown_timeout = {timeout:g} s; cancelled",
                         phase="STOPPING",
                         component="backend",
                         output_tail=self.output.tail(),
@@ -308,6 +314,17 @@ class UvicornDriver(ServerDriver):
                     component="backend",
                     output_tail=self.output.tail(),
                 ) from raised
+            if server.lifespan_cut_off is not None:
+                cut = (
+                    " (after the requests in flight, cut off too)" if server.drain_timed_out else ""
+                )
+                raise ShutdownTimeout(
+                    "the app's lifespan shutdown did not finish within shutdown_timeout = "
+                    f"{self.launch.shutdown_timeout:g} s{cut}; cancelled",
+                    phase="STOPPING",
+                    component="backend",
+                    output_tail=self.output.tail(),
+                )
             if server.drain_timed_out:
                 raise ShutdownTimeout(
                     f"requests still running after shutdown_timeout = {self.launch.shutdown_timeout:g} s "
@@ -326,8 +343,10 @@ class UvicornDriver(ServerDriver):
         # A main loop that raised skipped uvicorn's shutdown: the listeners still accept,
         # connections stay open, the app's lifespan waits. Run that shutdown now.
         server.force_exit = False
+        timeout = self.launch.shutdown_timeout
+        server.stop_deadline = asyncio.get_running_loop().time() + timeout
         shutdown = asyncio.ensure_future(server.shutdown())
-        await asyncio.wait({shutdown}, timeout=2 * self.launch.shutdown_timeout)
+        await asyncio.wait({shutdown}, timeout=timeout + 1.5 * STOP_GRACE)
         stuck = {shutdown, *lifespan_tasks(server)}
-        for line in await cancel_within(stuck, what="uvicorn's shutdown"):
+        for line in await cancel_within(stuck, STOP_GRACE / 4, what="uvicorn's shutdown"):
             self.output.append(line)

@@ -15,7 +15,9 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from liveharness.drivers import waiting_lines
+from liveharness.drivers import STOP_GRACE, cancel_within, waiting_lines
+
+from ._lifespan import lifespan_tasks
 
 if TYPE_CHECKING:
     import uvicorn
@@ -82,6 +84,11 @@ def server_classes() -> tuple[type[Any], type[Any]]:
             self._exit_requested = asyncio.Event()
             self.server_state.connections = WatchedSet()
             self.server_state.tasks = WatchedSet()
+            #: When the stop's shutdown_timeout ends (loop time), set by the driver: the
+            #: requests in flight and the app's lifespan shutdown share it.
+            self.stop_deadline: float | None = None
+            #: Where the app's lifespan shutdown waited when the deadline cut it off.
+            self.lifespan_cut_off: list[str] | None = None
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -125,8 +132,12 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                 for server in self.servers:
                     await server.wait_closed()
 
+            loop = asyncio.get_running_loop()
+            deadline = self.stop_deadline
+            if deadline is None:  # a shutdown the driver did not start: uvicorn's limit
+                deadline = loop.time() + float(self.config.timeout_graceful_shutdown or 0)
             try:
-                await asyncio.wait_for(drained(), self.config.timeout_graceful_shutdown)
+                await asyncio.wait_for(drained(), max(deadline - loop.time(), 0))
             except asyncio.TimeoutError:
                 self.drain_timed_out = True
                 for line in waiting_lines(tasks, what="request cut off,"):
@@ -138,7 +149,24 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                     if transport is not None:
                         transport.abort()
             if not self.force_exit:
-                await self.lifespan.shutdown()
+                # What the requests left of shutdown_timeout (uvicorn waits without
+                # limit); after requests were cut off, a moment still, for a quick one.
+                await self._lifespan_shutdown(max(deadline - loop.time(), STOP_GRACE / 2))
+
+        async def _lifespan_shutdown(self, seconds: float) -> None:
+            ending = asyncio.ensure_future(self.lifespan.shutdown())
+            done, _ = await asyncio.wait({ending}, timeout=seconds)
+            if done:
+                ending.result()
+                return
+            running = lifespan_tasks(self)
+            lines = waiting_lines(running, what="lifespan shutdown")
+            lines += await cancel_within(
+                {ending, *running}, STOP_GRACE / 2, what="lifespan shutdown"
+            )
+            self.lifespan_cut_off = lines
+            for line in lines:
+                logging.getLogger("uvicorn.error").warning(line)
 
     return QuietConfig, HarnessServer
 

@@ -580,3 +580,42 @@ async def test_in_flight_request_hanging_at_stop(
     if isolation == "in-process":
         assert f"request cut off, waiting in app at {path}:{line_of(path, 'hangs')}" in tail(error)
     assert h.state is State.STOPPED
+
+
+SHUTDOWN_SPAWNS = """
+import asyncio
+
+started = []
+
+
+async def flush():
+    await asyncio.Event().wait()  # a background flush that never ends
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        started.append(asyncio.get_running_loop().create_task(flush(), name="flush-on-shutdown"))
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+
+
+async def test_task_started_in_lifespan_shutdown_is_a_leftover(
+    fault: Any, app_module: Any, server: str, mode: str
+) -> None:
+    """A task the app starts during its lifespan shutdown is one the app left running:
+    cancelled and reported like any other (it escaped when the task watch ended first)."""
+    app_module("shop_shutdown_spawns", SHUTDOWN_SPAWNS)
+    h = fault.harness(app="shop_shutdown_spawns:app", server=server, strict_tasks=True)
+    await start(h, mode)
+    error = await stop_fails(fault, mode, h, ShutdownError, phase="STOPPING", component="backend")
+    assert "left 1 task(s) running after its lifespan shutdown" in str(error)
+    assert "flush-on-shutdown (flush)" in str(error)
+    (task,) = sys.modules["shop_shutdown_spawns"].started
+    assert task.cancelled()
+    assert h.state is State.STOPPED

@@ -470,3 +470,19 @@ def test_output_folder_without_index_html(fault: FaultCheck, tmp_path: Path) -> 
     found = fault.start_fails(h, FrontendBuildError, phase="FRONTEND_UP", component="frontend")
     assert "has no index.html" in str(found)
     assert os.fspath(tmp_path / "dist") in str(found)
+
+
+@pytest.mark.parametrize("page", ["../secret.html", "assets/../../secret.html", "outside.html"])
+def test_not_found_page_outside_the_output_folder(
+    fault: FaultCheck, tmp_path: Path, page: str
+) -> None:
+    """A not-found page that exists, but outside the output folder (directly or by a
+    symlink), is never served: the start fails, as for a missing one."""
+    (tmp_path / "dist" / "assets").mkdir(parents=True)
+    (tmp_path / "dist" / "index.html").write_text("home")
+    (tmp_path / "secret.html").write_text("not for the web")
+    (tmp_path / "dist" / "outside.html").symlink_to(tmp_path / "secret.html")
+    h = static(fault, tmp_path, not_found_page=page)
+    found = fault.start_fails(h, FrontendBuildError, phase="FRONTEND_UP", component="frontend")
+    assert f"the not-found page {page!r} is not in" in str(found)
+    assert "not_found_page" in str(found)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from liveharness import Harness, InvalidConfigValue, UnknownConfigKey
+from liveharness import (
+    BackendStartError,
+    ConfigError,
+    Harness,
+    InvalidConfigValue,
+    UnknownConfigKey,
+    UnknownDriver,
+)
 
 APP = "liveharness.demo:DemoApp()"
 
@@ -92,3 +99,64 @@ def test_a_certificate_that_is_not_pem(isolated_config: Path) -> None:
     assert f"tls_certfile = {str(cert)!r}" in message
     assert "argument tls_certfile=" in message
     assert "expected a PEM certificate chain" in message
+
+
+@pytest.mark.parametrize("where", ["pyproject", "env", "argument"])
+@pytest.mark.parametrize("host", ["", "  "])
+def test_empty_host(
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch, where: str, host: str
+) -> None:
+    arguments: dict[str, object] = {}
+    if where == "pyproject":
+        (isolated_config / "pyproject.toml").write_text(f'[tool.liveharness]\nhost = "{host}"\n')
+        source = "pyproject.toml"
+    elif where == "env":
+        monkeypatch.setenv("LIVEHARNESS_HOST", host)
+        source = "LIVEHARNESS_HOST"
+    else:
+        arguments["host"] = host
+        source = "argument host="
+    with pytest.raises(InvalidConfigValue) as info:
+        Harness(app=APP, **arguments)
+    message = str(info.value)
+    assert f"host = {host!r} from " in message
+    assert source in message
+    assert "is empty; expected non-empty str" in message
+
+
+def test_no_app_fails_at_construction(isolated_config: Path) -> None:
+    # Not at start(), once the socket is bound: Harness() itself.
+    with pytest.raises(ConfigError, match="no app configured") as info:
+        Harness()
+    assert info.value.key == "app"
+
+
+@pytest.mark.parametrize("where", ["env", "argument"])
+def test_host_error_names_the_hosts_source(
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    arguments: dict[str, object] = {}
+    if where == "env":
+        monkeypatch.setenv("LIVEHARNESS_HOST", "nowhere.invalid")
+        source = "environment variable LIVEHARNESS_HOST"
+    else:
+        arguments["host"] = "nowhere.invalid"
+        source = "argument host="
+    h = Harness(app=APP, **arguments)
+    with pytest.raises(BackendStartError) as info:
+        h.start()
+    assert f"cannot resolve host 'nowhere.invalid' (from {source})" in str(info.value)
+    assert "(from the default)" not in str(info.value)
+
+
+def test_disabled_default_server_says_so(
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIVEHARNESS_DISABLE_PLUGINS", "server_uvicorn")
+    with pytest.raises(UnknownDriver) as info:
+        Harness(app=APP)
+    message = str(info.value)
+    assert "unknown server 'uvicorn' (from the default)" in message
+    assert "disable_plugins = ['server_uvicorn']" in message
+    assert "LIVEHARNESS_DISABLE_PLUGINS" in message
+    assert "disables the plugin 'server_uvicorn'" in message

@@ -531,6 +531,9 @@ def test_real_ctrl_c_under_asyncio_run(phase: str, server: str, tmp_path: Path) 
     marker = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
     env["INTERRUPT_TEST_MARKER"] = marker
+    # A frontend kept for a next harness lives until exit by design (with its loop
+    # thread); here nothing may outlive the harness.
+    env["LIVEHARNESS_KEEP_FRONTEND"] = "0"
     result = subprocess.run(
         [sys.executable, str(script), phase, server, FAKE_DEVSERVER],
         capture_output=True,

@@ -315,6 +315,102 @@ async def test_driver_swallowing_cancellation(
     await settle_test_loop(mode, tasks)
 
 
+# ---------------------------------------------------------------------- one stop deadline
+
+SHARED_DEADLINE_APP = """
+import asyncio
+
+events = []
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        events.append("shutdown began")
+        await asyncio.sleep(0.8)  # closing the pool: well within shutdown_timeout alone
+        events.append("shutdown done")
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"started ", "more_body": True})
+    await asyncio.sleep(60)  # exporting the report: hangs, but can be cancelled
+    await send({"type": "http.response.body", "body": b"done"})
+"""
+
+
+async def test_requests_and_lifespan_shutdown_share_one_deadline(
+    fault: Any, app_module: Any, server: str, mode: str
+) -> None:
+    """A request that hangs uses up shutdown_timeout: the lifespan shutdown that follows
+    gets what is left (nothing), not as much again; both are cut off and named."""
+    path = app_module("shop_shared_deadline", SHARED_DEADLINE_APP)
+    h = fault.harness(app="shop_shared_deadline:app", server=server, shutdown_timeout=1.0)
+    await start(h, mode)
+    started = threading.Event()
+    ended: list[bytes] = []
+    client = threading.Thread(target=hanging_request, args=(h.url, started, ended))
+    client.start()
+    try:
+        for _ in range(3000):  # bounded: 30 s
+            if started.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert started.is_set(), "the request never reached the app"
+        began = time.perf_counter()
+        with pytest.raises(ShutdownTimeout) as caught:
+            await stop(h, mode)
+    finally:
+        client.join(60)
+    fault.check(h, caught.value, began, ShutdownTimeout, "STOPPING", "backend", timeout=True)
+    text = full_text(caught.value) + "\n".join(caught.value.output_tail)
+    assert "lifespan shutdown" in str(caught.value)
+    assert "shutdown_timeout = 1 s" in str(caught.value)
+    # Both named: the request cut off, and the lifespan shutdown where it waited.
+    assert f"request cut off, waiting in app at {path}:" in text
+    assert sys.modules["shop_shared_deadline"].events[-1] == "shutdown began"
+    assert h.state is State.STOPPED
+
+
+class SlowServer(StubbornServer):
+    """A third-party driver whose ``stop()`` cooperates, but takes ``shutdown_timeout``
+    and a second more: longer than shutdown_timeout with a grace under a second."""
+
+    async def stop(self) -> None:
+        self.stop_began = True
+        try:
+            await asyncio.sleep(self.launch.shutdown_timeout + 1.0)  # slow stop
+        finally:
+            self._server.close()
+            self.launch.sock.close()
+
+
+class SlowPlugin:
+    @hookimpl
+    def liveharness_register_drivers(self, registry: DriverRegistry) -> None:
+        registry.add_server("slow", SlowServer)
+
+
+async def test_slow_driver_stop_cut_off_at_shutdown_timeout(fault: Any, mode: str) -> None:
+    h = fault.harness(
+        app="liveharness.demo:DemoApp()",
+        plugins=[SlowPlugin()],
+        server="slow",
+        shutdown_timeout=0.5,
+    )
+    await start(h, mode)
+    began = time.perf_counter()
+    with pytest.raises(ShutdownTimeout) as caught:
+        await stop(h, mode)
+    fault.check(h, caught.value, began, ShutdownTimeout, "STOPPING", "SlowPlugin", timeout=True)
+    message = str(caught.value)
+    assert "server 'slow' did not stop within shutdown_timeout = 0.5 s" in message
+    assert "a grace of 0.5 s; cancelled" in message
+    assert "slow stop" in "\n".join(caught.value.output_tail)
+    assert h.state is State.STOPPED
+
+
 # ---------------------------------------------------------------------- the loop blocked
 
 BLOCKING_SHUTDOWN = """

@@ -44,6 +44,8 @@ def test_registered_and_nothing_imported_until_a_test_asks(plugin_project: pytes
             pass
         """
     )
+    # pytest-playwright (in the test extra, for benchmarks/suite.py) imports playwright
+    # in every session it loads in; what is checked here is liveharness's plugin.
     result = plugin_project.runpytest_subprocess("-s", "-p", "no:playwright", timeout=TIMEOUT)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["PLUGIN True", "AFTER COLLECTION []", "*AFTER THE RUN []"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import port_refuses
+from conftest import fake_devserver, port_refuses
 from liveharness import (
     BrowserCrashed,
     BrowserNotFound,
@@ -25,6 +25,7 @@ from liveharness import (
     UsageError,
     hookimpl,
 )
+from liveharness._engine.keptfrontend import end_kept_frontends
 from liveharness._net.sockets import reserved_ports
 from liveharness.demo import HELLO, DemoApp
 from liveharness.plugins.browser_playwright import _sharing as hosts
@@ -116,20 +117,23 @@ def free_port() -> int:
 
 def test_the_next_page_is_prepared_in_the_background_and_taken() -> None:
     with harness() as h:
-        h.browser()
+        h.close_browser(h.browser())
         # On a free port, the first page prepares one for the next harness, not this one.
         assert prepared_for(h.url) == []
         second = h.browser()
-        (task,) = prepared_for(h.url)
-        second.click("#hello")  # any Playwright call lets the preparation advance
+        assert prepared_for(h.url) == [], "prepared when a page closes, not while it is used"
+        second.click("#hello")
         h.close_browser(second)
+        (task,) = prepared_for(h.url)
         third = h.browser()
         assert task.done()
         context, page = task.result()
         assert third._impl_obj is page, "the prepared page was handed out"
         assert third.context._impl_obj is context
         assert third.url == h.url + "/"
+        h.close_browser(third)
         assert len(prepared_for(h.url)) == 1, "and the next one is being prepared"
+        h.browser()
     assert prepared_for(h.url) == [], "dropped when its harness (on a free port) stopped"
 
 
@@ -138,7 +142,7 @@ def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
     port = free_port()
     with harness(port=port) as first_harness:
         page = first_harness.browser()
-        assert len(prepared_for(first_harness.url)) == 1
+        assert prepared_for(first_harness.url) == [], "not while the page is in use"
         page.evaluate(
             "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v'); "
             "document.cookie = 'c=1; max-age=3600'"
@@ -159,13 +163,15 @@ def test_a_prepared_page_carries_no_state_from_the_test_before() -> None:
 def test_a_harness_per_test_on_a_free_port_takes_the_page_prepared_during_the_last() -> None:
     with harness() as first_harness:
         page = first_harness.browser()
-        # The next harness's port is held now, so its URL is known and a page prepared.
+        # The next harness's port is held now, so its URL is known; its page is
+        # prepared when this one closes.
         next_url = f"http://127.0.0.1:{reserved_ports()['127.0.0.1']}"
-        (task,) = prepared_for(next_url)
+        assert prepared_for(next_url) == []
         page.evaluate(
             "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 'v'); "
             "document.cookie = 'c=1; max-age=3600'"  # cookies are per host, not per port
         )
+    (task,) = prepared_for(next_url)
     assert port_refuses(next_url)
     with harness() as second_harness:
         assert second_harness.url == next_url
@@ -192,7 +198,7 @@ def test_pages_are_prepared_ahead_only_while_the_reserved_port_reaches_a_page() 
         with harness() as h:
             h.browser()
             next_url = f"http://127.0.0.1:{reserved_ports()['127.0.0.1']}"
-            return h.url, next_url, len(prepared_for(next_url))
+        return h.url, next_url, len(prepared_for(next_url))
 
     _, first_reserved, _ = harness_with_a_page()
     url, second_reserved, prepared = harness_with_a_page()
@@ -208,6 +214,27 @@ def test_pages_are_prepared_ahead_only_while_the_reserved_port_reaches_a_page() 
     url, _, prepared = harness_with_a_page()
     assert url == third_reserved
     assert prepared == 1
+
+
+def test_a_kept_frontend_s_next_page_is_prepared_when_its_harness_stops() -> None:
+    def kept() -> Harness:
+        return harness(
+            frontend="dev", frontends={"dev": {"command": fake_devserver()}}, keep_frontend=True
+        )
+
+    try:
+        with kept() as first:
+            first.browser(url=None)  # the page is closed by the stop
+        with kept() as second:
+            assert second.url == first.url, "the frontend was kept"
+            second.browser(url=None)
+        # Its URL comes back with the next harness: prepared at the stop, not dropped.
+        (task,) = prepared_for(second.url)
+        with kept() as third:
+            page = third.browser(url=None)
+            assert page._impl_obj is task.result()[1], "the prepared page was handed out"
+    finally:
+        end_kept_frontends()
 
 
 def test_prewarm_can_be_switched_off() -> None:
@@ -327,10 +354,10 @@ def test_headed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_browser_crash_mid_test_is_reported_and_the_harness_still_stops() -> None:
     h = harness().start()
-    h.close_browser(h.browser())
-    page = h.browser()  # a second page: the next one is prepared from here on
+    page = h.browser()
+    h.close_browser(h.browser())  # a second page: its close prepares the next one
     (preparing,) = prepared_for(h.url)
-    page.evaluate("1")  # lets the preparation send its first request; killed before it is answered
+    page.evaluate("1")  # lets the preparation go on; the browser is killed meanwhile
     (driver,) = hosts.sync_host().drivers
     browser_main = [p for p in driver.children() if "chrom" in p.name() or "shell" in p.name()]
     assert browser_main

@@ -55,12 +55,16 @@ async def test_async_pages_are_isolated_and_prepared_ahead() -> None:
         await first.evaluate("localStorage.setItem('k', 'v')")
         host = await hosts.async_host()
         (shared,) = host.browsers.values()
+        assert not [task for key, task in shared.prepared.items() if h.url in key]
+        keep = await h.abrowser()  # prepares nothing while open; first's close does
+        await h.aclose_browser(first)
         (task,) = [task for key, task in shared.prepared.items() if h.url in key]
         second = await h.abrowser()
         assert task.done()
         assert second is task.result()[1], "the prepared page was handed out"
         assert second.context is not first.context
         assert await second.evaluate("localStorage.length") == 0
+        assert keep is not second
         assert len(h.browser_sessions) == 3
     assert first.is_closed()
     assert second.is_closed()

@@ -40,7 +40,7 @@ from liveharness import (
 )
 from liveharness._config.config import load_config
 from liveharness._net.sockets import bind_listening_socket
-from liveharness.plugins.server_hypercorn import HypercornDriver, _driver
+from liveharness.plugins.server_hypercorn import HypercornDriver, _config, _driver
 
 pytestmark = pytest.mark.usefixtures("leaks")
 
@@ -117,7 +117,7 @@ def test_shutdown_trigger_is_awaited_only_once_the_socket_serves() -> None:
     async def main() -> bytes:
         sock = bind_listening_socket("127.0.0.1", 0)
         port = sock.getsockname()[1]
-        config_class = _driver._config_class()
+        config_class = _config.config_class()
         config = config_class()
         config.harness_socket = sock  # type: ignore[attr-defined]
         config.errorlog = None
@@ -316,7 +316,7 @@ def test_a_level_changed_while_serving_is_honoured(caplog: pytest.LogCaptureFixt
     # The driver's loggers are not registered with logging, whose level changes clear
     # only registered loggers' caches.
     caplog.set_level(logging.WARNING)
-    logger = _driver._DriverLogger("hypercorn.access", OutputTail(), None)
+    logger = _config.DriverLogger("hypercorn.access", OutputTail(), None)
     assert not logger.isEnabledFor(logging.INFO)
     caplog.set_level(logging.INFO)
     assert logger.isEnabledFor(logging.INFO)

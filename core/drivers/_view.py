@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .._config.config import Config
     from .._runtime.states import State, Timeline
-    from ..drivers import BrowserSession
+    from ._browser import BrowserSession
 
 __all__ = ["HarnessView"]
 

@@ -1,7 +1,7 @@
 """The framework-options benchmark runs and reports what it measures.
 
 Its timings are not checked here (the machine is shared); the full run is
-``python benchmarks/frameworks.py``. What is checked: every variant is reported, and
+``python benchmarks/framework_options.py``. What is checked: every variant is reported, and
 ``browser(url=None)`` hands over a page without one request to the app where
 ``browser()`` loads it.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "frameworks.py"
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "framework_options.py"
 
 pytestmark = pytest.mark.browser
 

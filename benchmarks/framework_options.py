@@ -3,8 +3,8 @@ left running, and a browser handed over without loading the page.
 
 Run from the repository root, in the project's virtualenv::
 
-    python benchmarks/frameworks.py            # 30 stops per variant, 20 pages per kind
-    python benchmarks/frameworks.py -n 100
+    python benchmarks/framework_options.py            # 30 stops per variant, 20 pages per kind
+    python benchmarks/framework_options.py -n 100
 
 ``stop`` starts a harness whose app leaves a task running until cancelled (as a
 socket.io server does) and times ``stop()``: by default the task gets ``task_grace``
