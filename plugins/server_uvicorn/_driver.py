@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
+import functools
 from typing import Any
 
+import liveharness
 from liveharness import (
     BackendStartError,
     Option,
@@ -145,6 +148,13 @@ class UvicornDriver(ServerDriver):
         if not opts["access_log"]:
             config.http_protocol_class = without_access_log(config.http_protocol_class)
         server = server_class(config)
+        # An app that sets should_exit on its server (see HarnessServer.should_exit) asks
+        # for a stop: liveharness.request_stop(), in the context the harness serves in
+        # (start() runs in it), whichever task or callback of the app sets the flag.
+        server.on_exit_asked = functools.partial(
+            contextvars.copy_context().run, liveharness.request_stop
+        )
+        self.native = server
         # uvicorn passes timeout_graceful_shutdown through int(); keep the precise value.
         server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout
         server.drain_timed_out = False
