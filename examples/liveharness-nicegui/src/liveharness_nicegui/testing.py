@@ -32,10 +32,7 @@ class Screen:
         self.browser = self.browser or self.harness.browser(url=None)
         self._connected.clear()
         url = self.harness.url + path
-        if hasattr(self.browser, "goto"):
-            self.browser.goto(url)
-        else:
-            self.browser.get(url)
+        (self.browser.goto if hasattr(self.browser, "goto") else self.browser.get)(url)
         if not self._connected.wait(timeout):
             raise TimeoutError(f"the page at {url!r} did not connect its socket in {timeout} s")
         return self.browser
