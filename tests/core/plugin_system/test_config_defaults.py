@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from liveharness import (
@@ -45,7 +46,8 @@ class Framework:
             else {
                 "owned_tasks": ["framework-*"],
                 "task_grace": 0,
-                "servers": {"uvicorn": {"ws": "wsproto", "log_level": "warning"}},
+                # Not log_level: uvicorn's logger levels outlive the harness that sets them.
+                "servers": {"uvicorn": {"ws": "wsproto", "server_header": False}},
             }
         )
         self.asked: list[object] = []
@@ -81,7 +83,7 @@ def test_a_plugins_defaults_apply_with_their_source() -> None:
     assert plugin.asked == [SPEC]
     assert h.config.owned_tasks == ["framework-*"]
     assert h.config.task_grace == 0
-    assert h.config.servers["uvicorn"] == {"ws": "wsproto", "log_level": "warning"}
+    assert h.config.servers["uvicorn"] == {"ws": "wsproto", "server_header": False}
     source = h.config.source_of("owned_tasks")
     assert (source.kind, str(source)) == ("plugin", WHERE)
     assert str(h.config.source_of("servers.uvicorn.ws")) == f"{WHERE} [servers.uvicorn]"
@@ -106,12 +108,12 @@ def test_every_user_source_beats_a_plugins_default(
     (isolated_config / "liveharness.toml").write_text(
         'owned_tasks = ["from-file"]\n[servers.uvicorn]\nws = "websockets"\n'
     )
-    monkeypatch.setenv("LIVEHARNESS_SERVERS__UVICORN__LOG_LEVEL", "error")
+    monkeypatch.setenv("LIVEHARNESS_SERVERS__UVICORN__SERVER_HEADER", "true")
     h = Harness(app=SPEC, plugins=[Framework()], task_grace=2)
     assert h.config.owned_tasks == ["from-file"]
     assert h.config.source_of("owned_tasks").kind == "file"
     assert h.config.servers["uvicorn"]["ws"] == "websockets"
-    assert h.config.source_of("servers.uvicorn.log_level").kind == "env"
+    assert h.config.source_of("servers.uvicorn.server_header").kind == "env"
     assert h.config.task_grace == 2
     assert h.config.source_of("task_grace").kind == "argument"
 
@@ -186,6 +188,38 @@ def test_two_plugins_giving_one_key_different_values() -> None:
     # The user's own value decides: neither default is used, so nothing conflicts.
     h = Harness(app=SPEC, plugins=[first, Other({"task_grace": 1})], task_grace=3)
     assert h.config.task_grace == 3
+
+
+HELLO_APP = """\
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "workers=2"])
+def test_the_server_serves_with_a_plugins_driver_options(app_module: Any, workers: int) -> None:
+    # Worker processes get the plan's checked options: the same values as in-process.
+    app_module("defaultsapp", HELLO_APP)
+    defaults = {"servers": {"uvicorn": {"server_header": False}}}
+
+    class ForThatApp(Framework):
+        @hookimpl
+        def liveharness_config_defaults(self, app: object) -> Mapping[str, Any] | None:
+            return self.defaults if app == "defaultsapp:app" else None
+
+    with Harness(app="defaultsapp:app", workers=workers, plugins=[ForThatApp(defaults)]) as h:
+        response = httpx.get(h.url)
+    assert response.text == "hello"
+    assert "server" not in response.headers
+    with Harness(app="defaultsapp:app", workers=workers) as h:
+        assert httpx.get(h.url).headers["server"] == "uvicorn"  # the built-in default
 
 
 PLUGIN_MODULE = """\

@@ -3,6 +3,8 @@ NiceGUI's ``app.shutdown()`` does) on the server the harness runs: a stop it ask
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from typing import Any, ClassVar
 
 import httpx
@@ -96,11 +98,17 @@ def test_the_harness_stop_still_sets_should_exit_itself() -> None:
     assert h.backend_server is None
 
 
-def test_should_exit_before_the_harness_serves_is_uvicorns_own() -> None:
-    # A server the driver does not run (no harness): the flag is uvicorn's, unchanged.
+def test_should_exit_where_no_harness_serves_is_uvicorns_own_exit() -> None:
+    # A worker process runs the driver with no harness around it: request_stop() has no
+    # backend to stop there, so the flag is uvicorn's own exit, as before.
+    from liveharness.plugins.server_uvicorn._driver import UvicornDriver
     from liveharness.plugins.server_uvicorn._server import server_classes
 
     config_class, server_class = server_classes()
     server = server_class(config_class(Framework()))
+    server.on_exit_asked = functools.partial(
+        UvicornDriver._exit_asked, server, contextvars.copy_context()
+    )
+    assert not server.should_exit
     server.should_exit = True
     assert server.should_exit
