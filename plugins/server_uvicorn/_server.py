@@ -83,7 +83,7 @@ def server_classes() -> tuple[type[Any], type[Any]]:
         #: framework's own shutdown, e.g. NiceGUI's ``app.shutdown()``); set by the driver.
         on_exit_asked: Callable[[], None] | None = None
 
-        @property  # type: ignore[override]
+        @property
         def should_exit(self) -> bool:
             return self._should_exit
 
