@@ -1,7 +1,9 @@
 """Configuration: one schema, four sources, and where every value came from.
 
-Sources, in rising precedence:
+Sources, in rising precedence, above the built-in defaults:
 
+0. the defaults plugins give for the app (``liveharness_config_defaults``, laid
+   under the others by :meth:`Config.add_defaults` once the plugins are loaded);
 1. ``[tool.liveharness]`` in the nearest ``pyproject.toml`` (searching upwards
    from the working directory);
 2. the nearest ``liveharness.toml`` (the same keys, at its top level);
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
 
+from .._errors import ConfigError
 from . import schema
 from .schema import CORE_OPTIONS, DRIVER_TABLES, ENV_PREFIX, Option, Source
-from .sources import DriverEntries, Entry, read_sources, unknown_key
+from .sources import DriverEntries, Entry, Sources, read_sources, unknown_key
 
 __all__ = [
     "CORE_OPTIONS",
@@ -40,6 +43,12 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The source kind of the values :meth:`Config.add_defaults` lays under the user's:
+#: plugins give them (``liveharness_config_defaults``).
+KIND = "plugin"
+#: Keys read before any defaults are asked for (they choose the plugins that give them).
+FIXED = frozenset({"app", "disable_plugins"})
 
 
 def reference_markdown(
@@ -182,6 +191,49 @@ class Config:
                 if name not in names and options:
                     source = next(iter(options.values())).source
                     raise unknown_key(f"{table}.{name}", source, [f"{table}.{n}" for n in names])
+
+    def add_defaults(self, data: Mapping[str, Any], where: str) -> list[tuple[str, Source]]:
+        """Lay ``data`` (a table of the shape of a ``liveharness.toml``) under every source
+        but the built-in defaults: a key takes its value only where no file, variable or
+        argument set it. Its values are of the source kind ``"plugin"``, named ``where``.
+
+        :return: the dotted keys that an earlier call had set to another value, each with
+            that call's source (the caller decides what a conflict is).
+        :raises UnknownConfigKey: a key that does not exist, naming ``where``.
+        :raises InvalidConfigValue: a value of the wrong type, naming ``where``.
+        :raises ConfigError: ``app`` or ``disable_plugins``, which are read before any
+            defaults are asked for.
+        """
+        layer = Sources()
+        layer.read_table(data, lambda path: f"{where} [{'.'.join(path)}]" if path else where, KIND)
+        conflicts: list[tuple[str, Source]] = []
+        for key, entry in layer.values.items():
+            if entry.source.kind != KIND:
+                continue
+            if key in FIXED:
+                raise ConfigError(
+                    f"{key} = {entry.value!r} in {entry.source}: {key} cannot be a default, "
+                    "it is read before any defaults are asked for; set it in liveharness.toml, "
+                    "the environment or an argument",
+                    key=key,
+                    value=entry.value,
+                    source=str(entry.source),
+                )
+            current = self._values[key]
+            if current.source.kind == KIND and current.value != entry.value:
+                conflicts.append((key, current.source))
+            elif current.source.kind == "default":
+                self._values[key] = entry
+        for table, drivers in layer.drivers.items():
+            for name, options in drivers.items():
+                mine = self._drivers.setdefault(table, {}).setdefault(name, {})
+                for key, entry in options.items():
+                    current_entry = mine.get(key)
+                    if current_entry is None:
+                        mine[key] = entry
+                    elif current_entry.source.kind == KIND and current_entry.value != entry.value:
+                        conflicts.append((f"{table}.{name}.{key}", current_entry.source))
+        return conflicts
 
     def driver_options(self, kind: str, name: str, schema: Iterable[Option]) -> dict[str, Any]:
         """The options of driver ``name`` checked against its ``schema``, defaults filled in.

@@ -34,7 +34,8 @@ _FALSE = {"0", "false", "no", "off"}
 class Source:
     """Where a configuration value came from.
 
-    :param kind: ``"default"``, ``"pyproject"``, ``"file"``, ``"env"`` or ``"argument"``.
+    :param kind: ``"default"``, ``"plugin"`` (a plugin's defaults), ``"pyproject"``,
+        ``"file"``, ``"env"`` or ``"argument"``.
     :param where: the words an error message uses: a file and table, a variable, an argument.
     :param folder: the folder of the file the value came from, against which a relative
         path in it is resolved; ``None`` for the environment, arguments and defaults.

@@ -149,6 +149,13 @@ class Sources:
         tables; ``describe`` names a table of it for messages, ``folder`` is where relative
         paths in it are resolved."""
         self.files.append(path)
+        self.read_table(data, describe, kind, folder)
+
+    def read_table(
+        self, data: object, describe: Describe, kind: str, folder: Path | None = None
+    ) -> None:
+        """Merge ``data``, a table of the shape of a ``liveharness.toml`` (core keys and
+        driver tables), whose values are of the source ``kind``."""
         if not isinstance(data, Mapping):
             raise InvalidConfigValue(
                 f"{describe(())} must be a table, not {type(data).__name__}",

@@ -167,6 +167,13 @@ class HarnessCore:
         driver = self._backend.driver or self._backend.last_driver
         return driver.output.tail(200) if driver is not None else []
 
+    @property
+    def backend_server(self) -> object | None:
+        """The server library's own object serving the app (``ServerDriver.native``), or
+        ``None`` (not started, or a server without one)."""
+        driver = self._backend.driver
+        return driver.native if driver is not None else None
+
     def __repr__(self) -> str:
         where = f" {self._backend.url}" if self._backend.url else ""
         return f"<Harness {self.name} {self._state.name}{where}>"

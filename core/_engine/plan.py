@@ -1,7 +1,8 @@
 """The plan: everything a harness will run, chosen and checked before anything starts.
 
-Configuration → plugin manager → driver registry → the server, frontend and browser
-drivers with their options, TLS, worker processes. A :class:`Plan` is built once per
+Configuration → plugin manager (and the plugins' configuration defaults) → driver
+registry → the server, frontend and browser drivers with their options, TLS, worker
+processes. A :class:`Plan` is built once per
 :class:`~liveharness.Harness` (and per ``--lh-base-url`` deployment, which needs only
 its browsers), so a bad value fails at construction, with no socket bound and no app
 code run. A worker process rebuilds the one part it needs, the server driver, from
@@ -20,6 +21,7 @@ import pluggy
 from .._config.config import Config, load_config
 from .._errors import ConfigError, UnknownDriver
 from .._net.tls import TLSSetup
+from .._plugins.defaults import apply_config_defaults
 from .._plugins.manager import load_plugins
 from ..drivers._registry import DriverInfo, DriverKind, DriverRegistry, ServerInfo
 from .browseroptions import browser_options
@@ -114,6 +116,8 @@ def _load(
 ) -> tuple[Config, pluggy.PluginManager, DriverRegistry]:
     config = load_config(options, cwd=cwd)
     manager, registry = load_plugins(disabled=config.disable_plugins, plugins=plugins)
+    # Before any value is checked against a driver: a plugin's defaults are values too.
+    apply_config_defaults(manager, config)
     # A table for a driver no plugin registered is a typo: found here, not ignored.
     config.check_driver_tables(lambda kind: registry.names(cast("DriverKind", kind)))
     return config, manager, registry

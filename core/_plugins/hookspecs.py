@@ -7,6 +7,7 @@ rejected when the harness builds its plugin manager.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -45,6 +46,40 @@ def liveharness_register_drivers(registry: DriverRegistry) -> None:
 
     Do not import the driver's third-party library here: a driver whose library
     is missing must still be listed.
+    """
+
+
+# -------------------------------------------------------------------------
+# Configuration hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def liveharness_config_defaults(app: object) -> Mapping[str, Any] | None:
+    """Configuration defaults for ``app``, below every source the user writes.
+
+    Called once per harness (and per deployment, ``liveharness config`` and
+    ``liveharness doctor``), when the harness is created: after the configuration
+    files, the environment and the arguments are read, so ``app`` is known, and
+    before any value is checked against a driver. Every plugin may answer.
+
+    :param app: the ``app`` configuration value, as given: an import string
+        (``"nicegui:app"``) or the app object.
+    :return: ``None`` for an app that is not this plugin's (then nothing changes),
+        or a table of the shape of a ``liveharness.toml``: core keys and driver
+        tables, e.g. ``{"owned_tasks": ["AsyncSocket._send_ping"],
+        "servers": {"uvicorn": {"ws": "wsproto"}}}``. A key takes the plugin's value
+        only where no file, environment variable or argument sets it; a list is one
+        value (a user's ``owned_tasks`` replaces the plugin's, it is not merged).
+        The values are checked as a file's are, and their source
+        (``liveharness config`` shows it) is "the defaults of plugin '<name>' for
+        app '<app>'"; ``app`` and ``disable_plugins`` cannot be given here (they
+        are read before the plugins are). Two plugins giving the same key
+        different values is a :class:`~liveharness.PluginError` naming both,
+        unless the user sets that key.
+
+    An exception is raised from the harness's construction as a
+    :class:`~liveharness.PluginError` naming the plugin.
     """
 
 

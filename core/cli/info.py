@@ -20,6 +20,7 @@ from typing import Any
 from .._config.config import DRIVER_TABLES, Config, load_config
 from .._config.schema import DEFAULT, Source
 from .._errors import DriverUnavailable, LiveHarnessError
+from .._plugins.defaults import apply_config_defaults
 from .._plugins.manager import build_plugin_manager, entry_points, register_drivers
 from ..drivers._registry import KINDS, DriverInfo, DriverRegistry
 from .output import EXIT_OK, exit_code_of, paint, report_error
@@ -75,8 +76,13 @@ def plugin_origins() -> dict[str, PluginOrigin]:
 
 
 def installed_drivers(config: Config) -> tuple[DriverRegistry, list[str]]:
-    """The registry the configuration's plugins fill, and the plugins it blocks."""
+    """The registry the configuration's plugins fill, and the plugins it blocks.
+
+    The plugins' configuration defaults are laid under ``config`` on the way, as a
+    harness's plan does, so what is shown is what a harness would use.
+    """
     manager = build_plugin_manager(disabled=config.disable_plugins)
+    apply_config_defaults(manager, config)
     registry = DriverRegistry()
     register_drivers(manager, registry)
     return registry, list(config.disable_plugins)

@@ -65,6 +65,12 @@ class ServerDriver(abc.ABC):
         self.crash: str | None = None
         #: Called with the reason when the driver reports a crash; set by whoever runs it.
         self.on_crash: Callable[[str], None] | None = None
+        #: The server library's own object serving the app (uvicorn's ``Server``), for
+        #: plugins of frameworks that reach their server through it (NiceGUI's
+        #: ``app.shutdown()``); set by :meth:`start` before the app's lifespan starts, and
+        #: ``None`` for a server that has no such object. Plugins read it as
+        #: ``harness.backend_server``.
+        self.native: object | None = None
 
     def report_crash(self, reason: str) -> None:
         """Say that the server stopped serving on its own after :meth:`start` returned.

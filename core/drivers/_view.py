@@ -47,6 +47,14 @@ class HarnessView(Protocol):
     def backend_output(self) -> list[str]: ...
 
     @property
+    def backend_server(self) -> object | None:
+        """The server library's own object serving the app, once the backend started
+        (``uvicorn.Server`` for the uvicorn driver; see ``ServerDriver.native``);
+        ``None`` before, for a server without one (hypercorn, worker processes) and for
+        a deployment liveharness does not run."""
+        ...
+
+    @property
     def frontend_output(self) -> list[str]: ...
 
     @property

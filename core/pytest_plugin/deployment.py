@@ -77,6 +77,10 @@ class Deployment:
         return []
 
     @property
+    def backend_server(self) -> object | None:
+        return None  # served by someone else
+
+    @property
     def state(self) -> State:
         return self._state
 

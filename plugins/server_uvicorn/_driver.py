@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
+import functools
 from typing import Any
 
+import liveharness
 from liveharness import (
     BackendStartError,
     Option,
@@ -145,6 +148,13 @@ class UvicornDriver(ServerDriver):
         if not opts["access_log"]:
             config.http_protocol_class = without_access_log(config.http_protocol_class)
         server = server_class(config)
+        # An app that sets should_exit on its server (see HarnessServer.should_exit) asks
+        # for a stop: liveharness.request_stop(), in the context the harness serves in
+        # (start() runs in it), whichever task or callback of the app sets the flag.
+        server.on_exit_asked = functools.partial(
+            self._exit_asked, server, contextvars.copy_context()
+        )
+        self.native = server
         # uvicorn passes timeout_graceful_shutdown through int(); keep the precise value.
         server.config.timeout_graceful_shutdown = self.launch.shutdown_timeout
         server.drain_timed_out = False
@@ -198,6 +208,15 @@ class UvicornDriver(ServerDriver):
             component="backend",
             output_tail=self.output.tail(),
         )
+
+    @staticmethod
+    def _exit_asked(server: Any, context: contextvars.Context) -> None:
+        try:
+            context.run(liveharness.request_stop)
+        except liveharness.UsageError:
+            # Served by no harness here (a worker process runs the driver on its own):
+            # uvicorn's own exit, as before, which the harness sees as the worker ending.
+            server.request_exit()
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         """The server task ended after startup: a crash, unless stop() asked for it."""

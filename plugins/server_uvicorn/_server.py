@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from liveharness.drivers import STOP_GRACE, cancel_within, waiting_lines
@@ -77,6 +77,27 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                     logging.getLogger(name).setLevel(level)
 
     class HarnessServer(uvicorn.Server):
+        # Class defaults: uvicorn's __init__ sets should_exit before ours runs.
+        _should_exit = False
+        #: Called when code other than the driver sets ``should_exit = True`` (a
+        #: framework's own shutdown, e.g. NiceGUI's ``app.shutdown()``); set by the driver.
+        on_exit_asked: Callable[[], None] | None = None
+
+        @property
+        def should_exit(self) -> bool:
+            return self._should_exit
+
+        @should_exit.setter
+        def should_exit(self, value: bool) -> None:
+            # uvicorn's own model of "stop serving" is this flag, and frameworks set it on
+            # the server they run. Here the harness owns the stop: it is asked for, so it
+            # runs as at stop() (backend_stopping hooks, the shared shutdown_timeout), and
+            # the server's end is not mistaken for a crash.
+            if value and not self._should_exit and self.on_exit_asked is not None:
+                self.on_exit_asked()
+                return
+            self._should_exit = value
+
         def __init__(self, config: uvicorn.Config) -> None:
             super().__init__(config)
             self.ready = asyncio.Event()
@@ -103,7 +124,7 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                     self.ready_future.set_result(None)
 
         def request_exit(self) -> None:
-            self.should_exit = True
+            self._should_exit = True  # the driver's own stop: not a request to itself
             self._exit_requested.set()
 
         async def main_loop(self) -> None:

@@ -160,6 +160,8 @@ def test_serves_and_stops() -> None:
         response = httpx.get(h.url)
         assert (response.status_code, response.text) == (200, "hello")
         assert response.headers["server"] == "hypercorn-h11"
+        # hypercorn's serve() has no server object a framework could be handed.
+        assert h.backend_server is None
     assert h.state is State.STOPPED
     assert port_refuses(h.backend_url)
 
