@@ -24,6 +24,7 @@ from reflex.utils import build, prerequisites
 from reflex_base.components.memo import MEMOS
 from reflex_base.config import get_config
 from reflex_base.environment import environment
+from reflex_base.registry import RegistrationContext
 
 __all__ = [
     "DEFAULTS",
@@ -73,6 +74,10 @@ def liveharness_config_defaults(app: object) -> Mapping[str, Any] | None:
     return DEFAULTS if app == SPEC else None
 
 
+# Where Reflex registered its own states when it was imported (by this module): every
+# app is created in it, whichever thread loads it. The server's tasks get it from the
+# app (Reflex's middleware attaches it per request and for the lifespan).
+_CONTEXT = RegistrationContext.ensure_context()
 _loaded: dict[str, Any] = {}  # the harness's name -> its rx.App
 _dev_compiled = False  # .web holds this process's dev compile: later dev harnesses reuse it
 
@@ -83,24 +88,25 @@ def liveharness_load_app(spec: object, config: Config, harness: HarnessView) -> 
     if spec != SPEC:
         return None  # not a Reflex app: the next loader tries
     static = config.frontend == "static"
-    MEMOS.clear()  # a global registry of the previous app's memo components, as AppHarness does
-    if not (prerequisites.get_web_dir() / "package.json").exists():
-        # A project never run: .web from Reflex's skeleton (once, then kept: it rewrites .web).
-        prerequisites.initialize_frontend_dependencies()
-    # A fresh app per harness: Reflex's own hot reload (its states forgotten, the module
-    # imported again) in the registration context the backend's loop inherited from here.
-    app, _ = prerequisites.get_and_validate_app(reload=get_config().module in sys.modules)
-    # After the import: creating the rx.App reloaded the config from rxconfig.py.
-    get_config().api_url = harness.backend_url
-    # The export compiles by itself; a later dev harness reuses the compiled .web.
-    environment.REFLEX_SKIP_COMPILE.set(True if static or _dev_compiled else None)
-    try:
-        asgi = app()  # compiles into .web, or only evaluates the pages for the backend
-    finally:
-        environment.REFLEX_SKIP_COMPILE.set(None)
-    if not static:  # the dev server reads env.json (the export writes its own)
-        build.setup_frontend(Path.cwd())  # before the dev server starts, or unchanged for a kept one
-    _dev_compiled = not static
+    with _CONTEXT:
+        MEMOS.clear()  # a global registry of the previous app's memo components, as AppHarness does
+        if not (prerequisites.get_web_dir() / "package.json").exists():
+            # A project never run: .web from Reflex's skeleton (once, then kept: it rewrites .web).
+            prerequisites.initialize_frontend_dependencies()
+        # A fresh app per harness: Reflex's own hot reload (its states forgotten, the module
+        # imported again) in the registration context the backend's loop inherited from here.
+        app, _ = prerequisites.get_and_validate_app(reload=get_config().module in sys.modules)
+        # After the import: creating the rx.App reloaded the config from rxconfig.py.
+        get_config().api_url = harness.backend_url
+        # The export compiles by itself; a later dev harness reuses the compiled .web.
+        environment.REFLEX_SKIP_COMPILE.set(True if static or _dev_compiled else None)
+        try:
+            asgi = app()  # compiles into .web, or only evaluates the pages for the backend
+        finally:
+            environment.REFLEX_SKIP_COMPILE.set(None)
+        if not static:  # the dev server reads env.json (the export writes its own)
+            build.setup_frontend(Path.cwd())  # before the dev server starts, or unchanged for a kept one
+        _dev_compiled = not static
     _loaded[harness.name] = app
     return asgi
 
