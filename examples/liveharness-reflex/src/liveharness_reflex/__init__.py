@@ -5,9 +5,9 @@ runs Reflex's dev server on ``.web``; ``frontend = "static"`` serves Reflex's ex
 (``reflex export --frontend-only``), built once and cached.
 
 liveharness binds the backend's socket first, so the app is loaded knowing its address.
-Each harness gets a fresh app (its own Reflex registration context, states, state
-manager and socket.io server); the compiled ``.web`` is written by the process's first
-dev harness and reused by the later ones, whose kept dev server serves it unchanged.
+Each harness gets a fresh app (its states, state manager and socket.io server, through
+Reflex's own reload); the compiled ``.web`` is written by the process's first dev
+harness and reused by the later ones, which the kept dev server serves unchanged.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def liveharness_load_app(spec: object, config: Config, harness: HarnessView) -> 
         if not (prerequisites.get_web_dir() / "package.json").exists():
             # A project never run: .web from Reflex's skeleton (once, then kept: it rewrites .web).
             prerequisites.initialize_frontend_dependencies()
-        # A fresh app per harness: Reflex's own hot reload (its states forgotten, the module
-        # imported again) in the registration context the backend's loop inherited from here.
+        # A fresh app per harness: Reflex's own hot reload (the previous app's states
+        # forgotten, the module imported again).
         app, _ = prerequisites.get_and_validate_app(reload=get_config().module in sys.modules)
         # After the import: creating the rx.App reloaded the config from rxconfig.py.
         get_config().api_url = harness.backend_url
@@ -104,8 +104,10 @@ def liveharness_load_app(spec: object, config: Config, harness: HarnessView) -> 
             asgi = app()  # compiles into .web, or only evaluates the pages for the backend
         finally:
             environment.REFLEX_SKIP_COMPILE.set(None)
-        if not static:  # the dev server reads env.json (the export writes its own)
-            build.setup_frontend(Path.cwd())  # before the dev server starts, or unchanged for a kept one
+        if not static:
+            # env.json, which the dev server serves (the export writes its own): before
+            # the dev server starts, or the same for a kept one (the port is kept).
+            build.setup_frontend(Path.cwd())
         _dev_compiled = not static
     _loaded[harness.name] = app
     return asgi
@@ -127,4 +129,3 @@ def app_of(harness: Any) -> Any:
     """The ``rx.App`` a running harness serves: for ``call_in_backend`` checks, e.g.
     ``async with app_of(h).modify_state(rx.BaseStateToken(ident=token, cls=State))``."""
     return _loaded[harness.name]
-
