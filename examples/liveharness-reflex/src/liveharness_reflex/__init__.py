@@ -92,7 +92,7 @@ def liveharness_load_app(spec: object, config: Config, harness: HarnessView) -> 
         MEMOS.clear()  # a global registry of the previous app's memo components, as AppHarness does
         if not (prerequisites.get_web_dir() / "package.json").exists():
             # A project never run: .web from Reflex's skeleton (once, then kept: it rewrites .web).
-            prerequisites.initialize_frontend_dependencies()
+            prerequisites.initialize_frontend_dependencies()  # type: ignore[no-untyped-call]
         # A fresh app per harness: Reflex's own hot reload (the previous app's states
         # forgotten, the module imported again).
         app, _ = prerequisites.get_and_validate_app(reload=get_config().module in sys.modules)
