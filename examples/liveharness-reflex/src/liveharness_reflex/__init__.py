@@ -61,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
             "env": {"REFLEX_API_URL": "{backend_url}", "TELEMETRY_ENABLED": "false"},
             "build_inputs": ["rxconfig.py", "*/**/*.py", "assets/**/*"],
             "output_dir": ".web/build/client",
+            "cache_dir": ".web/node_modules/.cache/liveharness",  # goes with .web
             "fallback_file": "__spa-fallback.html",
             "not_found_page": "404.html",
             "precompressed": True,
