@@ -1,36 +1,21 @@
-"""The counter app in dev mode, served by liveharness through the plugin.
-
-One harness per process for now: a second harness in the same process renders an
-error page (Reflex's per-process registries; see examples/FRAMEWORKS-NOTES.md, R6).
-So Playwright and Selenium share one harness here.
-"""
+"""The app on Reflex's dev server (``frontend = "dev"``), one harness per test."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from liveharness import Harness
 
-from liveharness import Harness, State, wait_for_text
-from liveharness.testing import port_refuses
-from playwright.sync_api import expect
+from . import checks
 
-PROJECT = Path(__file__).parent / "project"
+FRONTEND = "dev"
 
 
-def test_a_click_and_a_controlled_input_reach_the_state_in_both_browsers() -> None:
-    with Harness(cwd=PROJECT) as h:
-        page = h.browser()  # Playwright, the project's browser
-        page.click("#add")
-        expect(page.locator("#count")).to_have_text("1", timeout=30_000)
-        page.fill("#text", "Ada")
-        expect(page.locator("#echo")).to_have_text("Ada")
+def test_a_background_counter_and_a_controlled_input_in_playwright(harness: Harness) -> None:
+    checks.counter_and_input_in_playwright(harness)
 
-        driver = h.browser(driver="selenium")  # a second client: its own state
-        wait_for_text(lambda: driver.find_element("id", "count"), equal="0", timeout=30)
-        driver.find_element("id", "add").click()
-        wait_for_text(lambda: driver.find_element("id", "count"), equal="1", timeout=30)
-        driver.find_element("id", "text").send_keys("Bo")
-        wait_for_text(lambda: driver.find_element("id", "echo"), equal="Bo")
-        expect(page.locator("#echo")).to_have_text("Ada")  # the first client's is its own
-        backend = h.backend_url
-    assert h.state is State.STOPPED
-    assert port_refuses(backend)
+
+def test_a_background_counter_and_a_controlled_input_in_selenium(harness: Harness) -> None:
+    checks.counter_and_input_in_selenium(harness)
+
+
+def test_the_backend_reads_and_changes_a_clients_state(harness: Harness) -> None:
+    checks.backend_reads_and_changes_a_clients_state(harness)
