@@ -161,12 +161,18 @@ class Config:
 
     def folder_of(self, key: str) -> Path:
         """The folder a relative path in ``key`` is resolved against: the folder of the
-        file that set it, else :attr:`cwd` (for the environment, arguments and defaults)."""
+        file that set it; for a plugin's default, the app's folder (``app_dir``): a
+        framework's files live beside its app; else :attr:`cwd` (for the environment,
+        arguments, built-in defaults, and a plugin's defaults without ``app_dir``)."""
         try:
-            folder = self.source_of(key).folder
+            source = self.source_of(key)
         except KeyError:
-            folder = None
-        return folder if folder is not None else self.cwd
+            return self.cwd
+        if source.folder is not None:
+            return source.folder
+        if source.kind == KIND and self.app_dir is not None:
+            return self.folder_of("app_dir") / self.app_dir
+        return self.cwd
 
     def items(self) -> Iterator[tuple[str, Any, Source]]:
         """Every value as ``(dotted key, value, source)``, core keys first."""

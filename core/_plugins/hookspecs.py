@@ -71,6 +71,8 @@ def liveharness_config_defaults(app: object) -> Mapping[str, Any] | None:
         "servers": {"uvicorn": {"ws": "wsproto"}}}``. A key takes the plugin's value
         only where no file, environment variable or argument sets it; a list is one
         value (a user's ``owned_tasks`` replaces the plugin's, it is not merged).
+        A relative path in them is taken from the app's folder (``app_dir``), where
+        a framework's files live; with no ``app_dir``, from the harness's ``cwd``.
         The values are checked as a file's are, and their source
         (``liveharness config`` shows it) is "the defaults of plugin '<name>' for
         app '<app>'"; ``app`` and ``disable_plugins`` cannot be given here (they

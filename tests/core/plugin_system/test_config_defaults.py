@@ -274,3 +274,26 @@ def test_an_installed_plugins_defaults_in_harness_and_cli(
         "source": "the defaults of plugin 'lhdefaults' for app 'lhdefaults:app' [servers.uvicorn]",
         "kind": "plugin",
     }
+
+
+def test_a_plugins_relative_paths_are_taken_from_the_apps_folder(tmp_path: Path) -> None:
+    # A framework's files (its .web, its build) live beside its app, wherever the
+    # configuration file that chose the app is.
+    (tmp_path / "app").mkdir()
+    plugin = Framework({"frontends": {"static": {"cwd": ".web"}}})
+    h = Harness(app=SPEC, plugins=[plugin], cwd=tmp_path, app_dir="app")
+    assert h.config.folder_of("frontends.static.cwd") == tmp_path / "app"
+    # Without app_dir: the harness's working directory, as for the environment's values.
+    h = Harness(
+        app=SPEC, plugins=[Framework({"frontends": {"static": {"cwd": ".web"}}})], cwd=tmp_path
+    )
+    assert h.config.folder_of("frontends.static.cwd") == tmp_path
+    # A user's own value keeps the rule of its own source.
+    h = Harness(
+        app=SPEC,
+        plugins=[plugin],
+        cwd=tmp_path,
+        app_dir="app",
+        frontends={"static": {"cwd": "x"}},
+    )
+    assert h.config.folder_of("frontends.static.cwd") == tmp_path

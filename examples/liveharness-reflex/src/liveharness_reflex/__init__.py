@@ -70,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@hookimpl(optionalhook=True)  # the hook is new in liveharness: ignored by older releases
+@hookimpl
 def liveharness_config_defaults(app: object) -> Mapping[str, Any] | None:
     return DEFAULTS if app == SPEC else None
 
