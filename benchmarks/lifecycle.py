@@ -42,9 +42,14 @@ Two figures per cycle, both with ``time.perf_counter``:
     refused. The port is checked once right after the stop call returns; if it still
     accepts, it is checked again every millisecond (bounded) and that time counts.
 
-The variants run round-robin, cycle by cycle, with the order rotated every round,
-so that noise on a shared machine hits them equally; a few warm-up rounds are run
-first and not counted. ``gc.collect()`` runs between rounds, outside the clocks.
+The variants run round-robin, cycle by cycle, in a new order every round (shuffled,
+seeded by the round's number, so a run can be repeated), so that noise on a shared
+machine hits them equally; a few warm-up rounds are run first and not counted.
+``gc.collect()`` runs between rounds, outside the clocks. (A rotated order keeps
+every variant behind the same one: the variant after the AppHarness style, which
+sleeps through its 0.25 s polls and uvicorn's 0.1 s exit, always started on a CPU
+gone cold, and a start of liveharness then costs ~1.5x what it costs behind
+another variant; shuffled, every variant is behind a sleeping one as often.)
 Each figure is reported as its median and p90 (nearest rank) in milliseconds and as
 a ratio to the floor's. The target: liveharness within 2x of the floor, on the
 median, on both figures.
@@ -69,6 +74,7 @@ import json
 import math
 import os
 import platform
+import random
 import socket
 import statistics
 import sys
@@ -497,8 +503,11 @@ def run(cycles: int, warmup: int, cycle_timeout: float) -> dict[str, Samples]:
     results = {spec.key: Samples() for spec in VARIANTS}
     for round_number in range(warmup + cycles):
         counted = round_number >= warmup
-        shift = round_number % len(VARIANTS)
-        for spec in VARIANTS[shift:] + VARIANTS[:shift]:
+        # Shuffled, not rotated: rotating keeps each variant's predecessor, and what
+        # runs just before a cycle matters (see the module docstring).
+        order = list(VARIANTS)
+        random.Random(round_number).shuffle(order)
+        for spec in order:
             faulthandler.dump_traceback_later(cycle_timeout, exit=True)
             try:
                 run_cycle(spec, results[spec.key] if counted else None)
@@ -601,7 +610,7 @@ def _figure_cells(
 def print_table(report: dict[str, Any]) -> None:
     print(
         f"liveharness lifecycle benchmark: N={report['cycles']} cycles per variant "
-        f"(after {report['warmup']} uncounted warm-up rounds), round-robin"
+        f"(after {report['warmup']} uncounted warm-up rounds), round-robin in a shuffled order"
     )
     print(
         f"Python {report['python']} ({report['implementation']}), uvicorn {report['uvicorn']}, "

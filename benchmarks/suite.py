@@ -21,9 +21,13 @@ stale state fails. Each way is a real ``pytest`` process over a generated projec
     session fixture (its URL read from its output); the backend's state reset through
     an HTTP endpoint before each test;
 (c) the AppHarness way
-    per test: a uvicorn thread polled every 0.25 s, a new Vite dev server (its URL
-    polled every 0.25 s), a new Selenium Chrome WebDriver, ``WebDriverWait`` polling
-    every 0.25 s.
+    per test, as ``reflex.testing.AppHarness`` does it: a uvicorn thread polled every
+    0.25 s for its sockets (``_poll_for_servers``), a new Vite dev server whose URL is
+    read from its output line by line (``_wait_frontend``: a blocking ``readline``, not
+    a poll), a new Selenium Chrome WebDriver at that URL (``frontend()``), a check
+    polled every 0.25 s (``WebDriverWait``, as ``poll_for_content``); stopped in
+    ``AppHarness.stop``'s order: ``should_exit`` set, the dev server's process group
+    terminated, the backend thread joined, the driver quit.
 
 All three use Debian's Chromium, headless, with the same switches. The figure is the
 wall time per test: the pytest process's run (from its session start to its end, as
@@ -152,7 +156,7 @@ def reset_state(backend_url):
 """
 
 CONFTEST_C = """
-import os, socket, subprocess, sys, threading, time
+import os, signal, socket, subprocess, sys, threading, time
 import pytest, uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -181,12 +185,16 @@ def stack():
     port = server.servers[0].sockets[0].getsockname()[1]
     web = os.path.join(os.path.dirname(os.path.dirname(__file__)), "web")
     env = {{**os.environ, "VITE_API_URL": f"http://127.0.0.1:{{port}}", "NO_COLOR": "1"}}
-    process = subprocess.Popen(["node_modules/.bin/vite"], cwd=web, env=env,
+    process = subprocess.Popen(["node_modules/.bin/vite"], cwd=web, env=env, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
-    url = poll_for(lambda: next((l.split("Local:", 1)[1].strip().rstrip("/")
-                                 for l in list(lines) if "Local:" in l), None))
+    url = None
+    for line in process.stdout:  # AppHarness._wait_frontend: readline until the URL
+        if "Local:" in line:
+            url = line.split("Local:", 1)[1].strip().rstrip("/")
+            break
+    if url is None:
+        raise RuntimeError("Frontend did not start")
+    threading.Thread(target=process.stdout.read, daemon=True).start()
     options = webdriver.ChromeOptions()
     options.binary_location = {chromium!r}
     for argument in ["--headless=new", *{args!r}]:
@@ -194,11 +202,13 @@ def stack():
     driver = webdriver.Chrome(options=options, service=Service({chromedriver!r}))
     driver.get(url)
     yield driver
-    driver.quit()
-    process.terminate()
-    process.wait(30)
+    # AppHarness.stop: the backend told to exit, the dev server's group terminated and
+    # waited for, the backend thread joined, then the drivers quit.
     server.should_exit = True
+    os.killpg(os.getpgid(process.pid), signal.SIGTERM)
+    process.communicate(timeout=30)
     thread.join()
+    driver.quit()
 """
 
 BODIES = {
