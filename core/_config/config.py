@@ -210,12 +210,10 @@ class Config:
         :raises ConfigError: ``app`` or ``disable_plugins``, which are read before any
             defaults are asked for.
         """
-        layer = Sources()
+        layer = Sources(with_defaults=False)
         layer.read_table(data, lambda path: f"{where} [{'.'.join(path)}]" if path else where, KIND)
         conflicts: list[tuple[str, Source]] = []
         for key, entry in layer.values.items():
-            if entry.source.kind != KIND:
-                continue
             if key in FIXED:
                 raise ConfigError(
                     f"{key} = {entry.value!r} in {entry.source}: {key} cannot be a default, "

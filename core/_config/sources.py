@@ -126,10 +126,14 @@ class Sources:
     """The configuration read so far: every core key (its default until a source sets
     it) and the driver option entries; each source read later overrides earlier ones."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, Entry] = {
-            option.name: Entry(option.default, DEFAULT) for option in CORE_OPTIONS
-        }
+    def __init__(self, *, with_defaults: bool = True) -> None:
+        """:param with_defaults: start with every core key at its default; without, only
+        the keys read are there (a layer laid under another configuration)."""
+        self.values: dict[str, Entry] = (
+            {option.name: Entry(option.default, DEFAULT) for option in CORE_OPTIONS}
+            if with_defaults
+            else {}
+        )
         self.drivers: DriverEntries = {}
         self.files: list[Path] = []
 
