@@ -51,8 +51,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _frameworks_nicegui  # noqa: E402
-import _frameworks_reflex  # noqa: E402
+import _frameworks_nicegui
+import _frameworks_reflex
 
 SECTIONS: dict[str, ModuleType] = {"nicegui": _frameworks_nicegui, "reflex": _frameworks_reflex}
 
@@ -170,7 +170,7 @@ def run_section(name: str, python: Path, root: Path, tests: int, rounds: int) ->
 
 def print_section(name: str, result: dict[str, Any]) -> None:
     print(f"[{name}]")
-    for way, figures in result["ways"].items():
+    for figures in result["ways"].values():
         rounds = ", ".join(f"{ms:.0f}" for ms in figures["rounds_per_test_ms"])
         print(
             f"  {figures['label']:<36} {figures['per_test_ms']:9.1f} ms per test "
