@@ -133,14 +133,17 @@ def run_way(python: Path, way: str, spec: dict[str, Any], timing: Path) -> dict[
 def run_section(name: str, python: Path, root: Path, tests: int, rounds: int) -> dict[str, Any]:
     section = SECTIONS[name]
     ways = section.make(root / name, tests, TIMING_CONFTEST)
+    warm: dict[str, Any] = {}
     if hasattr(section, "warm_up"):
-        section.warm_up(python, ways, lambda way: run_way(python, way, ways[way], root / "t.json"))
+        warm = section.warm_up(
+            python, ways, lambda way: run_way(python, way, ways[way], root / "warm.json")
+        )
     runs: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
     order = list(ways)
     for turn in range(rounds):
         for way in order[turn % len(order) :] + order[: turn % len(order)]:
             runs[way].append(run_way(python, way, ways[way], root / f"timing-{name}-{way}.json"))
-    result: dict[str, Any] = {"ways": {}, "ratios": {}}
+    result: dict[str, Any] = {"ways": {}, "ratios": {}, "first_runs": warm}
     for way, done in runs.items():
         result["ways"][way] = {
             "label": section.LABELS[way],
@@ -179,6 +182,11 @@ def print_section(name: str, result: dict[str, Any]) -> None:
         )
         for line in figures["output_tail"]:
             print(f"      | {line}")
+    for way, figures in result["first_runs"].items():
+        print(
+            f"  first run, not compared: {result['ways'][way]['label']}: "
+            f"{figures['per_test_ms']:.1f} ms per test, {figures['failed']} failed"
+        )
     for line in result.get("extra", {}).get("lines", []):
         print(f"  {line}")
     for ratio_name, ratio in result["ratios"].items():
