@@ -61,9 +61,9 @@ def nicegui_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_nicegui_section_runs_both_harnesses_and_reports_its_target(
     nicegui_venv: Path,
 ) -> None:
+    options = ["--only", "nicegui", "-n", "2", "--rounds", "1", "--json"]
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--venv", str(nicegui_venv)]
-        + ["--only", "nicegui", "-n", "2", "--rounds", "1", "--json"],
+        [sys.executable, str(SCRIPT), "--venv", str(nicegui_venv), *options],
         capture_output=True,
         text=True,
         timeout=600,
