@@ -32,29 +32,21 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def nicegui_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv that sees this one's packages and has NiceGUI and liveharness-nicegui too."""
+    """A venv with NiceGUI and liveharness-nicegui that also sees this one's packages."""
     path = tmp_path_factory.mktemp("nicegui-venv")
     venv.create(path, with_pip=True)
+    pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
+    pip += ["--disable-pip-version-check"]
+    subprocess.run([*pip, NICEGUI], check=True, timeout=600)
+    # Without its dependencies: liveharness is this environment's (the editable one).
+    example = ROOT / "examples" / "liveharness-nicegui"
+    subprocess.run([*pip, "--no-deps", "-e", str(example)], check=True, timeout=600)
+    # Only now (pip's builds would find this environment's older setuptools): this
+    # one's packages behind the venv's own. addsitedir, not a path line, so that this
+    # environment's .pth files (the editable liveharness's finder) are read too.
     purelib = sysconfig.get_paths(vars={"base": str(path), "platbase": str(path)})["purelib"]
-    # addsitedir, not a path line: this environment's own .pth files (the editable
-    # liveharness's finder among them) are read too.
     here = sysconfig.get_paths()["purelib"]
     (Path(purelib) / "_suite_env.pth").write_text(f"import site; site.addsitedir({here!r})\n")
-    subprocess.run(
-        [
-            str(path / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            NICEGUI,
-            "-e",
-            str(ROOT / "examples" / "liveharness-nicegui"),
-        ],
-        check=True,
-        timeout=600,
-    )
     return path
 
 
