@@ -130,7 +130,9 @@ LH_OPEN = "def test_{number:03d}_{kind}(live_browser):\n    page = live_browser\
 
 RXCONFIG = 'import reflex as rx\n\nconfig = rx.Config(app_name="counter", plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin()])\n'
 
-# As examples/liveharness-reflex/tests/project/liveharness.toml.
+# As examples/liveharness-reflex/tests/project/liveharness.toml: the smallest
+# configuration (its first block) and a copy of the plugin's DEFAULTS, for a liveharness
+# without the liveharness_config_defaults hook.
 LIVEHARNESS_TOML = """
 app = "reflex"
 app_dir = "."
@@ -152,6 +154,7 @@ build_command = ["reflex", "export", "--frontend-only", "--no-zip"]
 env = {{ REFLEX_API_URL = "{{backend_url}}", TELEMETRY_ENABLED = "false" }}
 build_inputs = ["rxconfig.py", "*/**/*.py", "assets/**/*"]
 output_dir = ".web/build/client"
+cache_dir = ".web/node_modules/.cache/liveharness"
 fallback_file = "__spa-fallback.html"
 not_found_page = "404.html"
 precompressed = true
