@@ -167,18 +167,12 @@ def new_tab(screen):
     return screen.open("/")
 """
 
-# As examples/liveharness-nicegui/liveharness.toml, the browser apart.
+# As examples/liveharness-nicegui/liveharness.toml, the browser apart; the rest is the
+# plugin's (liveharness_config_defaults).
 LIVEHARNESS_TOML = """
 app = "nicegui:app"
 browser = "{browser}"
 strict_tasks = true
-task_grace = 0
-owned_tasks = ["AsyncSocket._send_ping"]
-
-[servers.uvicorn]
-log_config = "default"
-log_level = "warning"
-ws = "wsproto"
 
 [browsers.selenium]
 reuse = true

@@ -131,33 +131,12 @@ LH_OPEN = "def test_{number:03d}_{kind}(live_browser):\n    page = live_browser\
 RXCONFIG = 'import reflex as rx\n\nconfig = rx.Config(app_name="counter", plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin()])\n'
 
 # As examples/liveharness-reflex/tests/project/liveharness.toml: the smallest
-# configuration (its first block) and a copy of the plugin's DEFAULTS, for a liveharness
-# without the liveharness_config_defaults hook.
+# configuration; the rest is the plugin's (liveharness_config_defaults).
 LIVEHARNESS_TOML = """
 app = "reflex"
 app_dir = "."
 frontend = "dev"
 browser = "playwright"
-strict_tasks = true
-task_grace = 0
-owned_tasks = ["AsyncSocket._send_ping"]
-startup_timeout = 180
-
-[frontends.dev]
-cwd = ".web"
-command = ["npm", "run", "dev"]
-env = {{ PORT = "0", NO_COLOR = "1", NODE_OPTIONS = "--conditions=development" }}
-
-[frontends.static]
-cwd = "."
-build_command = ["reflex", "export", "--frontend-only", "--no-zip"]
-env = {{ REFLEX_API_URL = "{{backend_url}}", TELEMETRY_ENABLED = "false" }}
-build_inputs = ["rxconfig.py", "*/**/*.py", "assets/**/*"]
-output_dir = ".web/build/client"
-cache_dir = ".web/node_modules/.cache/liveharness"
-fallback_file = "__spa-fallback.html"
-not_found_page = "404.html"
-precompressed = true
 
 [browsers.playwright]
 executable_path = {chromium}
