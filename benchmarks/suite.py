@@ -41,15 +41,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 from liveharness.drivers import chromium_arguments, find_browser, find_webdriver
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _pytest_ways import TIMING_CONFTEST, run_timed
 
 FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "vite-app"
 TARGETS = {"b/a": 1.0, "c/a": 10.0}
@@ -96,19 +97,6 @@ import pytest
 @pytest.mark.parametrize("number", range({tests}))
 def test_click(number, {fixture}):
     {body}
-"""
-
-TIMING_CONFTEST = """
-import json, os, time
-
-def pytest_sessionstart(session):
-    session.config._suite_began = time.perf_counter()
-
-def pytest_sessionfinish(session, exitstatus):
-    took = time.perf_counter() - session.config._suite_began
-    with open(os.environ["SUITE_TIMING_FILE"], "w") as stream:
-        json.dump({"seconds": took, "failed": session.testsfailed,
-                   "collected": session.testscollected}, stream)
 """
 
 CONFTEST_B = """
@@ -279,7 +267,6 @@ def make_project(root: Path, tests: int) -> None:
 def run_way(root: Path, way: str) -> dict[str, Any]:
     timing = root / f"timing_{way}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHARNESS_")}
-    env["SUITE_TIMING_FILE"] = str(timing)
     env["PYTHONPATH"] = str(root)
     # Each way with only the pytest plugins it uses.
     blocked = {
@@ -290,31 +277,15 @@ def run_way(root: Path, way: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     for plugin in blocked:
         command += ["-p", f"no:{plugin}"]
-    began = time.perf_counter()
-    result = subprocess.run(
-        [*command, "--rootdir", str(root / f"suite_{way}"), str(root / f"suite_{way}")],
-        cwd=root / f"suite_{way}",
+    folder = root / f"suite_{way}"
+    return run_timed(
+        [*command, "--rootdir", str(folder), str(folder)],
+        cwd=folder,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
+        timing=timing,
+        label=f"way ({way})",
+        tail=3,
     )
-    process_seconds = time.perf_counter() - began
-    if not timing.exists():
-        raise SystemExit(
-            f"way ({way}) did not run:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    figures = json.loads(timing.read_text())
-    tests = max(figures["collected"], 1)
-    return {
-        "tests": figures["collected"],
-        "failed": figures["failed"],
-        "exit_code": result.returncode,
-        "per_test_ms": round(figures["seconds"] / tests * 1e3, 1),
-        "process_per_test_ms": round(process_seconds / tests * 1e3, 1),
-        "output_tail": result.stdout.splitlines()[-3:],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
