@@ -58,7 +58,8 @@ class UvicornDriver(ServerDriver):
             "log_level",
             str,
             None,
-            "Level of uvicorn's loggers; none leaves them as the test suite configured them.",
+            "Level of uvicorn's loggers while the server runs (put back at its stop); none "
+            "leaves them as the test suite configured them.",
             nullable=True,
             choices=LOG_LEVELS,
         ),
@@ -354,6 +355,8 @@ class UvicornDriver(ServerDriver):
                 )
         finally:
             self.launch.sock.close()
+            if server is not None:
+                server.config.restore_logging()
             if self._capture is not None:
                 self._capture.close()
                 self._capture = None

@@ -56,12 +56,20 @@ class WatchedSet(set):  # type: ignore[type-arg]
         await self._empty.wait()
 
 
+_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
 @functools.cache
 def server_classes() -> tuple[type[Any], type[Any]]:
     import uvicorn
 
     class QuietConfig(uvicorn.Config):
         def configure_logging(self) -> None:
+            # Loggers are process-wide: the levels this server sets are put back at its
+            # stop (restore_logging), or the next harness in the process inherits them.
+            self.__dict__.setdefault(
+                "levels_before", {name: logging.getLogger(name).level for name in _LOGGERS}
+            )
             if self.log_config is not None:  # asked for: logging as uvicorn's own run has it
                 super().configure_logging()
                 return
@@ -75,6 +83,10 @@ def server_classes() -> tuple[type[Any], type[Any]]:
                     level = logging.getLevelName(level.upper())
                 for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
                     logging.getLogger(name).setLevel(level)
+
+        def restore_logging(self) -> None:
+            for name, level in self.__dict__.pop("levels_before", {}).items():
+                logging.getLogger(name).setLevel(level)
 
     class HarnessServer(uvicorn.Server):
         # Class defaults: uvicorn's __init__ sets should_exit before ours runs.

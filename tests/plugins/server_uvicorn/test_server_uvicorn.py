@@ -205,3 +205,13 @@ def test_log_config_default_logs_as_uvicorns_own_run(
         assert len(errors) == (1 if log_config is None else 0)
         assert logging.getLogger("uvicorn").propagate is (log_config is None)
         assert any("RuntimeError" in line for line in h.backend_output), "still captured"
+
+
+def test_log_level_is_put_back_at_stop() -> None:
+    # uvicorn's loggers are process-wide: a harness's log_level must not outlive it
+    # (a NiceGUI project's "warning" would hide the next harness's access log).
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    before = {name: logging.getLogger(name).level for name in names}
+    with Harness(app=hello_app, servers={"uvicorn": {"log_level": "critical"}}):
+        assert logging.getLogger("uvicorn.error").level == logging.CRITICAL
+    assert {name: logging.getLogger(name).level for name in names} == before
