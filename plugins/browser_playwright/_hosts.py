@@ -59,6 +59,10 @@ PREPARED_LIMIT = 2
 # until the next Playwright call. The browser makes the page meanwhile. Past this, the
 # close returns and the rest of the preparation waits for the next browser() call.
 REQUEST_WAIT = 1.0
+# How long taking a prepared page waits for it. A browser killed while a context was
+# being made can leave that call unanswered; past this, the page is made anew (and the
+# prepared one closed, should it come). Far above a context's cost under heavy load.
+TAKE_WAIT = 30.0
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -172,7 +176,10 @@ class Host:
         if task is None:
             return None
         try:
-            context, page = await self._outcome(task)
+            context, page = await self._outcome(asyncio.wait_for(asyncio.shield(task), TAKE_WAIT))
+        except asyncio.TimeoutError:
+            self._discard(task)
+            return None
         except Exception:
             return None
         if page.is_closed():

@@ -63,3 +63,30 @@ def test_beside_another_sync_playwright_the_error_says_so_not_abrowser() -> None
     (error,) = errors
     assert error.startswith("another sync Playwright is running on this thread")
     assert "abrowser" not in error
+
+
+@pytest.mark.asyncio
+async def test_a_prepared_page_that_never_comes_is_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A browser killed while it made the prepared context can leave the call unanswered
+    (a fault that cannot be timed for real): taking it is bounded, the page is made
+    anew, and the prepared one is closed should it ever come."""
+    from types import SimpleNamespace
+
+    from liveharness.plugins.browser_playwright import _hosts
+
+    monkeypatch.setattr(_hosts, "TAKE_WAIT", 0.05)
+    loop = asyncio.get_running_loop()
+    host = _hosts.AsyncHost(loop, lambda host: None)
+    never: asyncio.Future[tuple[object, object]] = loop.create_future()
+    shared = SimpleNamespace(prepared={"page": never})
+    assert await host.take(shared, "page") is None  # type: ignore[arg-type]
+    assert shared.prepared == {}
+    closed = asyncio.Event()
+
+    async def close() -> None:
+        closed.set()
+
+    never.set_result((SimpleNamespace(close=close), SimpleNamespace()))
+    await asyncio.wait_for(closed.wait(), 5)
