@@ -27,6 +27,7 @@ pytest_plugins = ("pytester",)
 
 __all__ = [
     "FIXTURES",
+    "HELLO_SOURCE",
     "INNER_APP",
     "Leftovers",
     "alive",
@@ -38,6 +39,20 @@ __all__ = [
     "lifespan_recording_app",
     "port_refuses",
 ]
+
+
+# hello_app as a module's source, for app_module(): worker processes import the app by name.
+HELLO_SOURCE = """\
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+"""
 
 
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

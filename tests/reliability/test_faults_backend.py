@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from conftest import HELLO_SOURCE
 from liveharness import (
     AppImportError,
     BackendCrashed,
@@ -82,19 +83,6 @@ def line_of(path: Path, marker: str) -> int:
             return number
     raise AssertionError(f"no line marked {marker!r} in {path}")
 
-
-# An app that serves (as a module: worker processes import it by name).
-SERVES = """
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"hello"})
-"""
 
 # ---------------------------------------------------------------------- app import error
 
@@ -246,7 +234,7 @@ async def test_busy_port_fails_before_app_code_runs(
     fault: Any, app_module: Any, tmp_path: Path, server: str, mode: str, isolation: str
 ) -> None:
     ran = tmp_path / "app-code-ran"
-    app_module("shop_busy", f"open({str(ran)!r}, 'w').close()\n{SERVES}")
+    app_module("shop_busy", f"open({str(ran)!r}, 'w').close()\n{HELLO_SOURCE}")
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
@@ -368,7 +356,7 @@ async def cause_crash(h: Harness, mode: str, server: str, isolation: str) -> tup
 async def test_server_crashing_while_ready(
     fault: Any, server: str, mode: str, isolation: str, app_module: Any
 ) -> None:
-    app_module("shop_serves", SERVES)
+    app_module("shop_serves", HELLO_SOURCE)
     watch = CrashWatch()
     name = f"{server}-crashing" if isolation == "in-process" else server
     h = fault.harness(

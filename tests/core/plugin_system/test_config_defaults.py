@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import HELLO_SOURCE
 from liveharness import (
     ConfigError,
     Harness,
@@ -190,23 +191,10 @@ def test_two_plugins_giving_one_key_different_values() -> None:
     assert h.config.task_grace == 3
 
 
-HELLO_APP = """\
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"hello"})
-"""
-
-
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "workers=2"])
 def test_the_server_serves_with_a_plugins_driver_options(app_module: Any, workers: int) -> None:
     # Worker processes get the plan's checked options: the same values as in-process.
-    app_module("defaultsapp", HELLO_APP)
+    app_module("defaultsapp", HELLO_SOURCE)
     defaults = {"servers": {"uvicorn": {"server_header": False}}}
 
     class ForThatApp(Framework):
